@@ -1,0 +1,66 @@
+package deploy
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// BeanstalkProps names an existing Elastic Beanstalk application and environment. Both are required.
+type BeanstalkProps struct {
+	// Application is the Elastic Beanstalk application name.
+	// Default: none; required.
+	Application *string
+	// Environment is the Elastic Beanstalk environment name.
+	// Default: none; required.
+	Environment *string
+}
+
+// Beanstalk releases to an existing Elastic Beanstalk environment. Beanstalk, not CodeDeploy, runs
+// the rollout, with the environment's own deployment policy and health checks.
+type Beanstalk struct {
+	constructs.Construct
+	// ActionRole is the role the deploy action runs as.
+	ActionRole awsiam.Role
+	props      BeanstalkProps
+}
+
+// NewBeanstalk creates a Beanstalk target. It panics when a name is missing.
+func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps) *Beanstalk {
+	if props == nil || props.Application == nil || props.Environment == nil {
+		panic("deploy: NewBeanstalk needs both Application and Environment")
+	}
+	b := &Beanstalk{Construct: constructs.NewConstruct(scope, id), props: *props}
+	// The pipeline's account assumes this role, as it would the library's default action role;
+	// owning it here lets the finding below be suppressed on this role alone.
+	b.ActionRole = awsiam.NewRole(b.Construct, jsii.String("ActionRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewAccountRootPrincipal(),
+		Description: jsii.String("CodePipeline deploys to Elastic Beanstalk."),
+	})
+	secure.Suppress(b.ActionRole, "AwsSolutions-IAM4",
+		"The library's Elastic Beanstalk action attaches AdministratorAccess-AWSElasticBeanstalk: a Beanstalk deployment drives CloudFormation, EC2 and Auto Scaling for the environment, which no narrower AWS policy covers.",
+		"Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess-AWSElasticBeanstalk")
+	return b
+}
+
+// NewAction returns an Elastic Beanstalk deploy action for input.
+func (b *Beanstalk) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
+	return awscodepipelineactions.NewElasticBeanstalkDeployAction(&awscodepipelineactions.ElasticBeanstalkDeployActionProps{
+		ActionName:      jsii.String(name),
+		Input:           input,
+		ApplicationName: b.props.Application,
+		EnvironmentName: b.props.Environment,
+		Role:            b.ActionRole,
+	})
+}
+
+// URL is nil: the environment's address is not known without a lookup.
+func (b *Beanstalk) URL() *string { return nil }
+
+// DeploymentGroup is nil: Elastic Beanstalk does not use CodeDeploy.
+func (b *Beanstalk) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return nil }

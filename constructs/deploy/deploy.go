@@ -1,0 +1,48 @@
+// Package deploy provides the pipeline's Deploy stage targets: a new EC2 fleet behind a load
+// balancer (Fleet), existing EC2 or on-premises instances chosen by tag (Instances), and an
+// existing Elastic Beanstalk environment (Beanstalk). The CodeDeploy targets roll back on their own
+// when a deployment fails, is stopped, or trips an alarm.
+package deploy
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+)
+
+// Target is a place the Deploy stage releases to.
+type Target interface {
+	// NewAction returns the pipeline action that deploys input, named name.
+	NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction
+	// URL is the application's address, or nil where the stack cannot know it.
+	URL() *string
+	// DeploymentGroup is the CodeDeploy deployment group, or nil where CodeDeploy is not used.
+	DeploymentGroup() awscodedeploy.IServerDeploymentGroup
+}
+
+// Config returns the CodeDeploy deployment configuration with the settings name OneAtATime,
+// HalfAtATime or AllAtOnce. It panics on any other name, which settings validation rejects first.
+func Config(name string) awscodedeploy.IServerDeploymentConfig {
+	switch name {
+	case "OneAtATime":
+		return awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME()
+	case "HalfAtATime":
+		return awscodedeploy.ServerDeploymentConfig_HALF_AT_A_TIME()
+	case "AllAtOnce":
+		return awscodedeploy.ServerDeploymentConfig_ALL_AT_ONCE()
+	}
+	panic(fmt.Sprintf("deploy: unknown deployment configuration %q", name))
+}
+
+// rollback is the same for every CodeDeploy target: undo a release that failed, that an operator
+// stopped, or that tripped an alarm while it rolled out.
+func rollback(withAlarms bool) *awscodedeploy.AutoRollbackConfig {
+	return &awscodedeploy.AutoRollbackConfig{
+		FailedDeployment:  ptr(true),
+		StoppedDeployment: ptr(true),
+		DeploymentInAlarm: ptr(withAlarms),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,236 @@
+package deploy
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// FleetProps configures a Fleet. Nil props means all defaults.
+type FleetProps struct {
+	// Vpc is where the fleet and its load balancer run; it needs public subnets.
+	// Default: a new VPC over two Availability Zones with public subnets only and no NAT gateway.
+	Vpc awsec2.IVpc
+	// InstanceType is the instances' type; it must be x86_64.
+	// Default: t3.micro.
+	InstanceType awsec2.InstanceType
+	// Size is the number of instances.
+	// Default: 2.
+	Size *float64
+	// Application is the CodeDeploy application the deployment group belongs to.
+	// Default: a new server application.
+	Application awscodedeploy.IServerApplication
+	// DeploymentConfig is how many instances are updated at once.
+	// Default: awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME().
+	DeploymentConfig awscodedeploy.IServerDeploymentConfig
+	// ArtifactBucket holds the revisions; the instances may read it and nothing else.
+	// Default: none; the instances get no artifact access, so pass the pipeline's bucket.
+	ArtifactBucket awss3.IBucket
+	// ArtifactKey encrypts the revisions; the instances may decrypt with it.
+	// Default: none.
+	ArtifactKey awskms.IKey
+	// LogBucket receives the load balancer's access logs and the VPC's flow logs.
+	// Default: a new log bucket.
+	LogBucket awss3.IBucket
+	// Port is where the application listens on each instance.
+	// Default: 8080.
+	Port *float64
+	// HealthCheckPath is what the load balancer probes.
+	// Default: "/health".
+	HealthCheckPath *string
+}
+
+// Fleet is an Auto Scaling group of EC2 instances behind an Application Load Balancer, released to
+// by a CodeDeploy deployment group that takes each instance out of traffic while it is updated.
+type Fleet struct {
+	constructs.Construct
+	Vpc              awsec2.IVpc
+	AutoScalingGroup awsautoscaling.AutoScalingGroup
+	LoadBalancer     awselasticloadbalancingv2.ApplicationLoadBalancer
+	TargetGroup      awselasticloadbalancingv2.ApplicationTargetGroup
+	Group            awscodedeploy.ServerDeploymentGroup
+	// Alarms stop and roll back a deployment while they fire.
+	Alarms []awscloudwatch.Alarm
+}
+
+// NewFleet creates a Fleet.
+func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet {
+	if props == nil {
+		props = &FleetProps{}
+	}
+	f := &Fleet{Construct: constructs.NewConstruct(scope, id), Vpc: props.Vpc}
+	port := orNumber(props.Port, 8080)
+	logs := props.LogBucket
+	if logs == nil {
+		logs = secure.NewLogBucket(f.Construct, "Logs")
+	}
+	if f.Vpc == nil {
+		vpc := awsec2.NewVpc(f.Construct, jsii.String("Vpc"), &awsec2.VpcProps{
+			MaxAzs:      jsii.Number(2),
+			NatGateways: jsii.Number(0),
+			SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+				Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24),
+			}},
+		})
+		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+			Destination: awsec2.FlowLogDestination_ToS3(logs, jsii.String("flow-logs/"), nil),
+		})
+		f.Vpc = vpc
+	}
+
+	role := awsiam.NewRole(f.Construct, jsii.String("InstanceRole"), &awsiam.RoleProps{
+		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		Description:     jsii.String("Fleet instances: Session Manager access and read-only access to the pipeline's artifacts."),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore"))},
+	})
+	secure.Suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is AWS's minimal policy for Session Manager, which replaces SSH and port 22.",
+		"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore")
+	grantArtifacts(role, props.ArtifactBucket, props.ArtifactKey)
+
+	instanceType := props.InstanceType
+	if instanceType == nil {
+		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
+	}
+	template := awsec2.NewLaunchTemplate(f.Construct, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
+		InstanceType:  instanceType,
+		Role:          role,
+		UserData:      awsec2.UserData_ForLinux(nil),
+		RequireImdsv2: jsii.Bool(true),
+		BlockDevices: &[]*awsec2.BlockDevice{{
+			DeviceName: jsii.String("/dev/xvda"),
+			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(16), &awsec2.EbsDeviceOptions{
+				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
+			}),
+		}},
+		SecurityGroup: awsec2.NewSecurityGroup(f.Construct, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
+			Vpc:         f.Vpc,
+			Description: jsii.String("Fleet instances: only the load balancer may connect; no SSH."),
+		}),
+	})
+	size := orNumber(props.Size, 2)
+	f.AutoScalingGroup = awsautoscaling.NewAutoScalingGroup(f.Construct, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
+		Vpc:            f.Vpc,
+		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+		LaunchTemplate: template,
+		MinCapacity:    size,
+		MaxCapacity:    size,
+		HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
+			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
+			GracePeriod:     awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
+	})
+	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
+
+	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f.Construct, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
+		Vpc:                     f.Vpc,
+		InternetFacing:          jsii.Bool(true),
+		DropInvalidHeaderFields: jsii.Bool(true),
+	})
+	if *awscdk.Token_IsUnresolved(awscdk.Stack_Of(f.Construct).Region()) {
+		secure.Suppress(f.LoadBalancer, "AwsSolutions-ELB2", "Load balancer access logs need the region's log-delivery principal, which an environment-agnostic synth cannot know; a stack with a region (as cdk deploy gives it) logs to LogBucket.")
+	} else {
+		f.LoadBalancer.LogAccessLogs(logs, jsii.String("load-balancer"))
+	}
+	listener := f.LoadBalancer.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+		Port: jsii.Number(80),
+		Open: jsii.Bool(true),
+	})
+	secure.Suppress(f.LoadBalancer, "AwsSolutions-EC23", "The load balancer is the application's public endpoint; only it is open to the internet, and the instances accept traffic from it alone.")
+	f.TargetGroup = listener.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+		Port:     port,
+		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+		Targets:  &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{f.AutoScalingGroup},
+		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
+			Path:                    orString(props.HealthCheckPath, "/health"),
+			Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
+			Timeout:                 awscdk.Duration_Seconds(jsii.Number(5)),
+			HealthyThresholdCount:   jsii.Number(2),
+			UnhealthyThresholdCount: jsii.Number(2),
+		},
+		// A short drain keeps OneAtATime releases quick; the app answers in milliseconds.
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(30)),
+	})
+
+	f.Alarms = []awscloudwatch.Alarm{
+		f.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}).CreateAlarm(f.Construct, jsii.String("UnhealthyHosts"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String("An instance in the fleet fails its load balancer health check: roll the deployment back."),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(2),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
+		f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Sum"),
+		}).CreateAlarm(f.Construct, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String("The application answers with 5xx errors: roll the deployment back."),
+			Threshold:          jsii.Number(10),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
+	}
+	alarms := make([]awscloudwatch.IAlarm, len(f.Alarms))
+	for i, a := range f.Alarms {
+		alarms[i] = a
+	}
+	f.Group = newGroup(f.Construct, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
+		AutoScalingGroups: &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
+		// The library's user data installs the CodeDeploy agent at boot.
+		InstallAgent:    jsii.Bool(true),
+		LoadBalancers:   &[]awscodedeploy.LoadBalancer{awscodedeploy.LoadBalancer_Application(f.TargetGroup)},
+		Alarms:          toAlarmRefs(alarms),
+		AutoRollback:    rollback(true),
+		TerminationHook: jsii.Bool(true),
+	})
+	return f
+}
+
+// NewAction returns a CodeDeploy action that releases input to the fleet.
+func (f *Fleet) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
+	return newServerAction(name, input, f.Group)
+}
+
+// URL is the load balancer's address.
+func (f *Fleet) URL() *string {
+	return jsii.String("http://" + *f.LoadBalancer.LoadBalancerDnsName())
+}
+
+// DeploymentGroup is the fleet's deployment group.
+func (f *Fleet) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return f.Group }
+
+func newServerAction(name string, input awscodepipeline.Artifact, group awscodedeploy.IServerDeploymentGroup) awscodepipeline.IAction {
+	return awscodepipelineactions.NewCodeDeployServerDeployAction(&awscodepipelineactions.CodeDeployServerDeployActionProps{
+		ActionName:      jsii.String(name),
+		Input:           input,
+		DeploymentGroup: group,
+	})
+}
+
+func orNumber(v *float64, fallback float64) *float64 {
+	if v == nil {
+		return &fallback
+	}
+	return v
+}
+
+func orString(v *string, fallback string) *string {
+	if v == nil || *v == "" {
+		return &fallback
+	}
+	return v
+}

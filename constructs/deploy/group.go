@@ -1,0 +1,54 @@
+package deploy
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// newGroup creates the deployment group that Fleet and Instances share the shape of, filling in
+// the application and deployment configuration defaults.
+func newGroup(scope constructs.Construct, app awscodedeploy.IServerApplication, config awscodedeploy.IServerDeploymentConfig,
+	props *awscodedeploy.ServerDeploymentGroupProps) awscodedeploy.ServerDeploymentGroup {
+	if app == nil {
+		app = awscodedeploy.NewServerApplication(scope, jsii.String("Application"), nil)
+	}
+	if config == nil {
+		config = awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME()
+	}
+	props.Application = app
+	props.DeploymentConfig = config
+	group := awscodedeploy.NewServerDeploymentGroup(scope, jsii.String("DeploymentGroup"), props)
+	secure.Suppress(group, "AwsSolutions-IAM4", "AWSCodeDeployRole is the service role AWS defines for CodeDeploy on EC2 and Auto Scaling; the library attaches it and CodeDeploy needs all of it to manage the group.",
+		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRole")
+	return group
+}
+
+// grantArtifacts lets instances read and decrypt revisions, and nothing more.
+func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
+	if bucket != nil {
+		bucket.GrantRead(role, nil)
+	}
+	if key != nil {
+		key.GrantDecrypt(role)
+	}
+	secure.Suppress(role, "AwsSolutions-IAM5",
+		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only, and the agent installer from AWS's regional aws-codedeploy bucket.",
+		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
+		`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:<AWS::Partition>:s3:::aws-codedeploy-<AWS::Region>\/latest\/\*$/g`)
+}
+
+func toAlarmRefs(alarms []awscloudwatch.IAlarm) *[]interfacesawscloudwatch.IAlarmRef {
+	refs := make([]interfacesawscloudwatch.IAlarmRef, len(alarms))
+	for i, a := range alarms {
+		refs[i] = a
+	}
+	return &refs
+}

@@ -1,0 +1,90 @@
+package deploy
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// InstancesProps configures Instances. Nil props means all defaults.
+type InstancesProps struct {
+	// TagKey and TagValue select the existing EC2 instances to release to.
+	// Default: Environment=production.
+	TagKey, TagValue *string
+	// Application is the CodeDeploy application the deployment group belongs to.
+	// Default: a new server application.
+	Application awscodedeploy.IServerApplication
+	// DeploymentConfig is how many instances are updated at once.
+	// Default: awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME().
+	DeploymentConfig awscodedeploy.IServerDeploymentConfig
+	// Alarms stop and roll back a deployment while they fire.
+	// Default: none; a deployment still rolls back when it fails or is stopped.
+	Alarms []awscloudwatch.IAlarm
+	// ArtifactBucket and ArtifactKey are what InstancePolicy lets the instances read and decrypt.
+	// Default: none.
+	ArtifactBucket awss3.IBucket
+	ArtifactKey    awskms.IKey
+}
+
+// Instances releases to existing EC2 instances chosen by tag. The instances' role must carry
+// InstancePolicy, and the instances must run the CodeDeploy agent.
+type Instances struct {
+	constructs.Construct
+	Group awscodedeploy.ServerDeploymentGroup
+	// InstancePolicy lets the instances read and decrypt the pipeline's artifacts; attach it to
+	// their role.
+	InstancePolicy awsiam.ManagedPolicy
+}
+
+// NewInstances creates Instances.
+func NewInstances(scope constructs.Construct, id *string, props *InstancesProps) *Instances {
+	if props == nil {
+		props = &InstancesProps{}
+	}
+	in := &Instances{Construct: constructs.NewConstruct(scope, id)}
+	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
+	in.Group = newGroup(in.Construct, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
+		Ec2InstanceTags: awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{*key: {value}}),
+		Alarms:          toAlarmRefs(props.Alarms),
+		AutoRollback:    rollback(len(props.Alarms) > 0),
+		InstallAgent:    jsii.Bool(false),
+	})
+	in.InstancePolicy = awsiam.NewManagedPolicy(in.Construct, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("Attach to the role of the instances the pipeline deploys to: read and decrypt its artifacts."),
+	})
+	// A managed policy is not a principal, so the library's grants cannot target it; a role that
+	// only exists to receive grants would be one more thing to secure. The statements below are
+	// the ones bucket.GrantRead and key.GrantDecrypt would write.
+	if props.ArtifactBucket != nil {
+		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:GetObject", "s3:GetObjectVersion"),
+			Resources: jsii.Strings(*props.ArtifactBucket.ArnForObjects(jsii.String("*"))),
+		}), awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:ListBucket", "s3:GetBucketLocation"),
+			Resources: jsii.Strings(*props.ArtifactBucket.BucketArn()),
+		}))
+	}
+	if props.ArtifactKey != nil {
+		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("kms:Decrypt"),
+			Resources: jsii.Strings(*props.ArtifactKey.KeyArn()),
+		}))
+	}
+	return in
+}
+
+// NewAction returns a CodeDeploy action that releases input to the tagged instances.
+func (in *Instances) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
+	return newServerAction(name, input, in.Group)
+}
+
+// URL is nil: the stack does not know how the instances are reached.
+func (in *Instances) URL() *string { return nil }
+
+// DeploymentGroup is the instances' deployment group.
+func (in *Instances) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return in.Group }

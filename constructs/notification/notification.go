@@ -1,0 +1,142 @@
+// Package notification sends every pipeline execution and CodeDeploy deployment state change
+// through EventBridge to SNS. People (email, sms) get one readable line with a console link;
+// machines (email-json, http, https, sqs, lambda, firehose, application) get the full event JSON.
+// Nothing is lost: each rule target retries and has a dead-letter queue, and so has every machine
+// subscription.
+package notification
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// Props configures a Notification. Nil props means all defaults.
+type Props struct {
+	// Pipeline is the pipeline whose executions notify.
+	// Default: none; no pipeline feed.
+	Pipeline awscodepipeline.IPipeline
+	// States are the pipeline execution states that notify.
+	// Default: FAILED, STOPPED and SUCCEEDED.
+	States []string
+	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
+	// Default: none; no deployment feed.
+	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
+	// Key encrypts both topics. Its policy must let EventBridge use it, which the library's
+	// publish grant adds for a key in this stack; an AWS-managed key would make EventBridge drop
+	// every delivery without an error.
+	// Default: a new customer-managed key with rotation on.
+	Key awskms.IKey
+}
+
+// Notification is the two topics, the rules that feed them, and the dead-letter queues.
+type Notification struct {
+	constructs.Construct
+	// Messages carries one readable line per event, for people.
+	Messages awssns.Topic
+	// Events carries the full event JSON, for machines.
+	Events awssns.Topic
+	// Key encrypts both topics.
+	Key awskms.IKey
+	// RuleDeadLetters keeps events that EventBridge could not deliver to a topic.
+	RuleDeadLetters awssqs.Queue
+	// SubscriptionDeadLetters keeps messages that SNS could not deliver to a machine subscriber.
+	SubscriptionDeadLetters awssqs.Queue
+}
+
+// DeploymentStates are the CodeDeploy states that notify. A rollback shows as the failed or
+// stopped deployment's FAILURE or STOP, then as the rollback deployment's own START and SUCCESS.
+var DeploymentStates = []string{"START", "SUCCESS", "FAILURE", "STOP"}
+
+// New creates a Notification.
+func New(scope constructs.Construct, id *string, props *Props) *Notification {
+	if props == nil {
+		props = &Props{}
+	}
+	n := &Notification{Construct: constructs.NewConstruct(scope, id), Key: props.Key}
+	if n.Key == nil {
+		n.Key = secure.NewKey(n.Construct, "Key", "Encrypts pipeline and deployment notifications.")
+	}
+	topic := func(id, name string) awssns.Topic {
+		return awssns.NewTopic(n.Construct, jsii.String(id), &awssns.TopicProps{DisplayName: jsii.String(name), MasterKey: n.Key, EnforceSSL: jsii.Bool(true)})
+	}
+	n.Messages = topic("Messages", "Pipeline notifications")
+	n.Events = topic("Events", "Pipeline events (JSON)")
+	n.RuleDeadLetters = secure.NewDeadLetterQueue(n.Construct, "RuleDeadLetters")
+	n.SubscriptionDeadLetters = secure.NewDeadLetterQueue(n.Construct, "SubscriptionDeadLetters")
+
+	if props.Pipeline != nil {
+		states := props.States
+		if len(states) == 0 {
+			states = []string{"FAILED", "STOPPED", "SUCCEEDED"}
+		}
+		rule := props.Pipeline.OnStateChange(jsii.String("ExecutionStateChange"), &awsevents.OnEventOptions{
+			Description:  jsii.String("Pipeline execution state changes that notify."),
+			EventPattern: &awsevents.EventPattern{Detail: &map[string]interface{}{"state": states}},
+		})
+		n.feed(rule, pipelineMessage())
+	}
+	if len(props.DeploymentGroups) > 0 {
+		apps, groups := []*string{}, []*string{}
+		for _, g := range props.DeploymentGroups {
+			apps = append(apps, g.Application().ApplicationName())
+			groups = append(groups, g.DeploymentGroupName())
+		}
+		rule := awsevents.NewRule(n.Construct, jsii.String("DeploymentStateChange"), &awsevents.RuleProps{
+			Description: jsii.String("CodeDeploy deployment state changes of the pipeline's deployment groups."),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings("aws.codedeploy"),
+				DetailType: jsii.Strings("CodeDeploy Deployment State-change Notification"),
+				Detail: &map[string]interface{}{
+					"application":     apps,
+					"deploymentGroup": groups,
+					"state":           DeploymentStates,
+				},
+			},
+		})
+		n.feed(rule, deploymentMessage())
+	}
+	return n
+}
+
+// feed sends rule's events to both topics: a readable line to Messages, the event to Events.
+func (n *Notification) feed(rule awsevents.Rule, message awsevents.RuleTargetInput) {
+	target := func(topic awssns.ITopic, input awsevents.RuleTargetInput) awsevents.IRuleTarget {
+		return awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
+			Message:         input,
+			DeadLetterQueue: n.RuleDeadLetters,
+			RetryAttempts:   jsii.Number(185),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+		})
+	}
+	rule.AddTarget(target(n.Messages, message))
+	rule.AddTarget(target(n.Events, nil))
+}
+
+func pipelineMessage() awsevents.RuleTargetInput {
+	f := awsevents.EventField_FromPath
+	pipeline, execution, state, region := f(jsii.String("$.detail.pipeline")), f(jsii.String("$.detail.execution-id")),
+		f(jsii.String("$.detail.state")), f(jsii.String("$.region"))
+	return awsevents.RuleTargetInput_FromText(jsii.String(
+		"pipeline " + *pipeline + ": execution " + *execution + " " + *state +
+			" https://" + *region + ".console.aws.amazon.com/codesuite/codepipeline/pipelines/" + *pipeline +
+			"/executions/" + *execution + "/timeline?region=" + *region))
+}
+
+func deploymentMessage() awsevents.RuleTargetInput {
+	f := awsevents.EventField_FromPath
+	app, group, deployment, state, region := f(jsii.String("$.detail.application")), f(jsii.String("$.detail.deploymentGroup")),
+		f(jsii.String("$.detail.deploymentId")), f(jsii.String("$.detail.state")), f(jsii.String("$.region"))
+	return awsevents.RuleTargetInput_FromText(jsii.String(
+		"deployment " + *app + "/" + *group + ": " + *deployment + " " + *state +
+			" https://" + *region + ".console.aws.amazon.com/codesuite/codedeploy/deployments/" + *deployment + "?region=" + *region))
+}

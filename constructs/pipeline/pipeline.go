@@ -1,0 +1,108 @@
+// Package pipeline provides the CodePipeline (type V2) and its artifact store: a KMS-encrypted,
+// versioned, TLS-only bucket with access logs and a lifecycle, which the other construct packages'
+// stages and actions plug into.
+package pipeline
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// Props configures a Pipeline. Nil props means all defaults.
+type Props struct {
+	// PipelineName is the pipeline's physical name.
+	// Default: a name CloudFormation generates.
+	PipelineName *string
+	// ArtifactBucket stores the artifacts that pass between stages.
+	// Default: a new bucket encrypted with ArtifactKey, versioned, TLS only, with public access
+	// blocked, server access logs, and a lifecycle that expires artifacts; it is retained.
+	ArtifactBucket awss3.IBucket
+	// ArtifactKey encrypts the artifacts; build projects and deploy targets are granted it.
+	// Default: ArtifactBucket's key when ArtifactBucket is given, otherwise a new customer-managed
+	// key with rotation on, retained.
+	ArtifactKey awskms.IKey
+	// ArtifactRetention is how long an artifact (and an old version of one) is kept.
+	// Default: 90 days.
+	ArtifactRetention awscdk.Duration
+	// ExecutionMode decides what a new execution does while another runs.
+	// Default: awscodepipeline.ExecutionMode_SUPERSEDED.
+	ExecutionMode awscodepipeline.ExecutionMode
+}
+
+// Pipeline is a V2 CodePipeline with a secure artifact store.
+type Pipeline struct {
+	constructs.Construct
+	// Pipeline is the CodePipeline; add stages to it.
+	Pipeline awscodepipeline.Pipeline
+	// ArtifactBucket holds the pipeline's artifacts.
+	ArtifactBucket awss3.IBucket
+	// ArtifactKey encrypts ArtifactBucket's objects. It is nil only for a given bucket without a key.
+	ArtifactKey awskms.IKey
+	// AccessLogBucket receives the artifact bucket's server access logs; other constructs may log
+	// there too (a load balancer, VPC flow logs). It is nil when ArtifactBucket was given.
+	AccessLogBucket awss3.IBucket
+}
+
+// New creates a Pipeline.
+func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
+	if props == nil {
+		props = &Props{}
+	}
+	p := &Pipeline{Construct: constructs.NewConstruct(scope, id), ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey}
+	if p.ArtifactBucket == nil {
+		if p.ArtifactKey == nil {
+			p.ArtifactKey = secure.NewKey(p.Construct, "ArtifactKey", "Encrypts the CI/CD pipeline's artifacts and build output.")
+		}
+		p.AccessLogBucket, p.ArtifactBucket = newBuckets(p.Construct, p.ArtifactKey, props.ArtifactRetention)
+	} else if p.ArtifactKey == nil {
+		p.ArtifactKey = p.ArtifactBucket.EncryptionKey()
+	}
+	mode := props.ExecutionMode
+	if mode == "" {
+		mode = awscodepipeline.ExecutionMode_SUPERSEDED
+	}
+	p.Pipeline = awscodepipeline.NewPipeline(p.Construct, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
+		PipelineName:   props.PipelineName,
+		PipelineType:   awscodepipeline.PipelineType_V2,
+		ExecutionMode:  mode,
+		ArtifactBucket: p.ArtifactBucket,
+		// A deploy of this stack must not re-run the release it may be part of.
+		RestartExecutionOnUpdate: jsii.Bool(false),
+	})
+	secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
+		"The library scopes the pipeline role and its action roles to this pipeline's artifact bucket and key; the wildcards are the artifact object keys chosen at run time and the S3 and KMS action families SSE-KMS needs.",
+		secure.ArtifactGrants...)
+	return p
+}
+
+func newBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Duration) (logs, artifacts awss3.Bucket) {
+	if retention == nil {
+		retention = awscdk.Duration_Days(jsii.Number(90))
+	}
+	logs = secure.NewLogBucket(scope, "AccessLogs")
+	artifacts = awss3.NewBucket(scope, jsii.String("ArtifactBucket"), &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          key,
+		BucketKeyEnabled:       jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		Versioned:              jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String("artifact-bucket/"),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("ExpireArtifacts"),
+			Expiration:                          retention,
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(7)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+	})
+	return logs, artifacts
+}

@@ -1,0 +1,94 @@
+// Package source provides the pipeline's Source stage: a CodeCommit repository (new, seeded with an
+// application, or existing) and a source action that EventBridge starts on every push to one branch.
+package source
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Props configures a Source. Nil props means all defaults.
+type Props struct {
+	// Repository is an existing repository to use, for example from
+	// awscodecommit.Repository_FromRepositoryName.
+	// Default: a new repository named RepositoryName, retained when the stack is deleted.
+	Repository awscodecommit.IRepository
+	// RepositoryName names the new repository; it is ignored when Repository is given.
+	// Default: "sample-app".
+	RepositoryName *string
+	// Branch is the branch whose pushes start the pipeline.
+	// Default: "main".
+	Branch *string
+	// SeedDirectory is a folder whose files become the first commit of a new repository, on Branch.
+	// It is packaged as a CDK asset and applied only when the repository is created.
+	// Default: none; the repository starts empty.
+	SeedDirectory *string
+	// VariablesNamespace names the action's variables (CommitId, CommitMessage, ...), which later
+	// actions read as #{<namespace>.CommitId}.
+	// Default: "SourceVariables".
+	VariablesNamespace *string
+}
+
+// Source is a CodeCommit repository and the pipeline action that reads it.
+type Source struct {
+	constructs.Construct
+	// Repository holds the application.
+	Repository awscodecommit.IRepository
+	// Branch is the branch the pipeline follows.
+	Branch *string
+	// Output is the artifact the action produces: the branch's files at the pushed commit.
+	Output awscodepipeline.Artifact
+	// Action is the source action; put it in the pipeline's first stage.
+	Action awscodepipelineactions.CodeCommitSourceAction
+	// Namespace is the action's variables namespace.
+	Namespace *string
+}
+
+// New creates a Source.
+func New(scope constructs.Construct, id *string, props *Props) *Source {
+	if props == nil {
+		props = &Props{}
+	}
+	s := &Source{
+		Construct:  constructs.NewConstruct(scope, id),
+		Repository: props.Repository,
+		Branch:     orDefault(props.Branch, "main"),
+		Output:     awscodepipeline.NewArtifact(jsii.String("Source"), nil),
+		Namespace:  orDefault(props.VariablesNamespace, "SourceVariables"),
+	}
+	if s.Repository == nil {
+		var code awscodecommit.Code
+		if props.SeedDirectory != nil {
+			code = awscodecommit.Code_FromDirectory(props.SeedDirectory, s.Branch)
+		}
+		repo := awscodecommit.NewRepository(s.Construct, jsii.String("Repository"), &awscodecommit.RepositoryProps{
+			RepositoryName: orDefault(props.RepositoryName, "sample-app"),
+			Description:    jsii.String("Application source for the CI/CD pipeline."),
+			Code:           code,
+		})
+		// The repository is the users' work: deleting the stack must never delete it.
+		repo.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+		s.Repository = repo
+	}
+	s.Action = awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+		ActionName: jsii.String("Source"),
+		Repository: s.Repository,
+		Branch:     s.Branch,
+		Output:     s.Output,
+		// EventBridge starts the pipeline within seconds of a push, and costs no polling.
+		Trigger:            awscodepipelineactions.CodeCommitTrigger_EVENTS,
+		VariablesNamespace: s.Namespace,
+	})
+	return s
+}
+
+func orDefault(v *string, fallback string) *string {
+	if v == nil || *v == "" {
+		return jsii.String(fallback)
+	}
+	return v
+}

@@ -1,0 +1,102 @@
+// Package secure holds the few defaults every construct package shares: how a customer-managed key
+// is made, and how a cdk-nag finding is suppressed, so that five packages do it one way.
+package secure
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// NewKey returns a customer-managed key with yearly rotation. It is retained when the stack is
+// deleted, because data it encrypted (artifacts, queued messages) may outlive the stack.
+func NewKey(scope constructs.Construct, id, description string) awskms.Key {
+	return awskms.NewKey(scope, jsii.String(id), &awskms.KeyProps{
+		Description:       jsii.String(description),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// NewDeadLetterQueue returns an encrypted queue, TLS only, that keeps messages for the SQS maximum
+// of 14 days so that an operator has time to inspect and redrive them.
+func NewDeadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
+	q := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	Suppress(q, "AwsSolutions-SQS3", "This queue is itself a dead-letter queue; a dead-letter queue of a dead-letter queue would only move the problem.")
+	return q
+}
+
+// Suppress records, on one construct and its children, why a cdk-nag rule does not apply there.
+// appliesTo narrows IAM4/IAM5 findings to the named policies, actions or resources; a string
+// starting with "/" is a regular expression, as cdk-nag expects.
+func Suppress(c constructs.IConstruct, rule, reason string, appliesTo ...string) {
+	s := cdknag.NagPackSuppression{Id: jsii.String(rule), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		list := make([]interface{}, len(appliesTo))
+		for i, a := range appliesTo {
+			if len(a) > 0 && a[0] == '/' {
+				list[i] = &cdknag.RegexAppliesTo{Regex: jsii.String(a)}
+			} else {
+				list[i] = a
+			}
+		}
+		s.AppliesTo = &list
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{&s}, jsii.Bool(true))
+}
+
+// NewLogBucket returns a retained bucket for access and flow logs, which expire after a year.
+// Its encryption is S3-managed because S3 server access logging and load balancer access logs
+// cannot deliver to a bucket encrypted with a customer-managed KMS key.
+func NewLogBucket(scope constructs.Construct, id string) awss3.Bucket {
+	logs := awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                          jsii.String("ExpireLogs"),
+			Expiration:                  awscdk.Duration_Days(jsii.Number(365)),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
+		}},
+	})
+	Suppress(logs, "AwsSolutions-S1", "This is the log bucket itself; logging its own access would loop.")
+	return logs
+}
+
+// ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
+// (bucket.GrantReadWrite, key.GrantEncryptDecrypt): object keys the pipeline picks at run time,
+// and the KMS actions S3 needs for SSE-KMS.
+var ArtifactGrants = []string{
+	"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
+	"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", `/^Resource::<.+\.Arn>\/\*$/g`,
+}
+
+// SuppressPolicies suppresses rule with appliesTo on every IAM policy below scope, including the
+// policies the library adds later (a pipeline's action roles appear when its stages are added).
+// It runs as a mutating aspect, before the read-only cdk-nag checks.
+func SuppressPolicies(scope constructs.IConstruct, rule, reason string, appliesTo ...string) {
+	awscdk.Aspects_Of(scope).Add(&policySuppressor{rule, reason, appliesTo}, &awscdk.AspectOptions{Priority: awscdk.AspectPriority_MUTATING()})
+}
+
+type policySuppressor struct {
+	rule, reason string
+	appliesTo    []string
+}
+
+// Visit implements awscdk.IAspect.
+func (p *policySuppressor) Visit(node constructs.IConstruct) {
+	if r, ok := node.(awscdk.CfnResource); ok && *r.CfnResourceType() == "AWS::IAM::Policy" {
+		Suppress(node, p.rule, p.reason, p.appliesTo...)
+	}
+}

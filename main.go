@@ -1,0 +1,54 @@
+// Command cdk-pipeline is the CDK app: it reads the settings from CDK context, validates them, and
+// synthesizes the pipeline stack. Run it through the CDK CLI: npx cdk synth.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/settings"
+	"github.com/pipekit/cdk-pipeline/stacks"
+)
+
+// StackName is the id, and so the CloudFormation name, of the pipeline stack.
+const StackName = "CicdPipeline"
+
+func main() {
+	app := awscdk.NewApp(nil)
+	if err := newApp(app); err != nil {
+		fmt.Fprintln(os.Stderr, "invalid settings (cdk.json context or -c key=value):")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "  "+line)
+		}
+		jsii.Close()
+		os.Exit(1)
+	}
+	app.Synth(nil)
+	jsii.Close()
+}
+
+// newApp adds the pipeline stack to app, or returns every settings problem without adding anything.
+func newApp(app awscdk.App) error {
+	ctx, _ := app.Node().GetAllContext(nil).(map[string]interface{})
+	s, err := settings.Parse(ctx)
+	if err != nil {
+		return err
+	}
+	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: env()}})
+	return nil
+}
+
+// env pins the stack to the account and region of the CLI's credentials when there are any, as
+// during cdk deploy, which turns on what needs a known region (load balancer access logs). Without
+// credentials the stack stays environment-agnostic, so synth needs no AWS account.
+func env() *awscdk.Environment {
+	account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION")
+	if account == "" || region == "" {
+		return nil
+	}
+	return &awscdk.Environment{Account: &account, Region: &region}
+}

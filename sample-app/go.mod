@@ -1,0 +1,3 @@
+module sample-app
+
+go 1.22

@@ -1,0 +1,192 @@
+package settings
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cdkJSONContext is the context that cdk.json ships with, so the defaults here and there cannot drift.
+func cdkJSONContext(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../cdk.json")
+	require.NoError(t, err)
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	return doc.Context
+}
+
+func TestCDKJSONMatchesDefaults(t *testing.T) {
+	ctx := cdkJSONContext(t)
+	for _, k := range Keys {
+		if k == "instanceTag" || strings.HasPrefix(k, "beanstalk") {
+			continue // no default: they are required only for their target
+		}
+		assert.Contains(t, ctx, k, "cdk.json must give every setting a default")
+	}
+	s, err := Parse(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Defaults(), s)
+}
+
+func TestParseAcceptsCommandLineStrings(t *testing.T) {
+	s, err := Parse(map[string]any{
+		"repositoryName":        "my-app.v2",
+		"importRepository":      "TRUE",
+		"branch":                "release/2026-11",
+		"approval":              "false",
+		"approverEmails":        `["lead@example.com"]`,
+		"notifications":         `[{"protocol":"sms","endpoint":"+14155550100"},{"protocol":"https","endpoint":"https://hooks.example.com/x"}]`,
+		"notifyOn":              `["FAILED"]`,
+		"deployTarget":          "instances",
+		"fleetSize":             "3",
+		"instanceType":          "m7i.large",
+		"instanceTag":           "Environment=prod",
+		"deploymentConfig":      "AllAtOnce",
+		"operatorUsers":         `["alice","bob@corp"]`,
+		"terminationProtection": "false",
+		"pullRequestChecks":     "false",
+		"executionMode":         "QUEUED",
+		"compliancePacks":       `["HIPAA.Security"]`,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, Settings{
+		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11", Approval: false,
+		ApproverEmails: []string{"lead@example.com"},
+		Notifications: []Subscriber{
+			{Protocol: "sms", Endpoint: "+14155550100"},
+			{Protocol: "https", Endpoint: "https://hooks.example.com/x"},
+		},
+		NotifyOn: []string{"FAILED"}, DeployTarget: Instances, FleetSize: 3, InstanceType: "m7i.large",
+		InstanceTag: Tag{Key: "Environment", Value: "prod"}, DeploymentConfig: "AllAtOnce",
+		OperatorUsers: []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
+		CompliancePacks: []string{"HIPAA.Security"},
+	}, s)
+}
+
+func TestParseAcceptsNativeJSON(t *testing.T) {
+	var ctx map[string]any
+	require.NoError(t, json.Unmarshal([]byte(`{
+		"approval": false, "fleetSize": 4, "deployTarget": "beanstalk",
+		"beanstalkApplication": "My App", "beanstalkEnvironment": "my-env-1",
+		"notifications": [{"protocol": "email", "endpoint": "ops@example.com"}]}`), &ctx))
+	s, err := Parse(ctx)
+	require.NoError(t, err)
+	assert.False(t, s.Approval)
+	assert.Equal(t, 4, s.FleetSize)
+	assert.Equal(t, Beanstalk, s.DeployTarget)
+	assert.Equal(t, []Subscriber{{"email", "ops@example.com"}}, s.Notifications)
+}
+
+func TestEveryProtocolAcceptsItsEndpoint(t *testing.T) {
+	for _, sub := range []Subscriber{
+		{"email", "ops@example.com"},
+		{"email-json", "robot@example.co.uk"},
+		{"http", "http://10.0.0.1:8080/hook"},
+		{"https", "https://hooks.example.com/services/T0/B0"},
+		{"sqs", "arn:aws:sqs:eu-west-1:123456789012:events.fifo"},
+		{"lambda", "arn:aws:lambda:us-east-1:123456789012:function:notify:live"},
+		{"firehose", "arn:aws:firehose:us-east-1:123456789012:deliverystream/events"},
+		{"application", "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/my-app/5e3e9847-3183-3f18-a7e8-671c3a57d4b3"},
+		{"sms", "+14155550100"},
+	} {
+		s := Defaults()
+		s.Notifications = []Subscriber{sub}
+		assert.NoError(t, s.Validate(), sub.Protocol)
+	}
+	assert.Len(t, Protocols, 9)
+}
+
+// TestBadInput is the contract for every wrong value: each case must fail with exactly the listed
+// messages (as substrings), all of them reported together.
+func TestBadInput(t *testing.T) {
+	long := strings.Repeat("a", maxValueLen+1)
+	cases := []struct {
+		name string
+		ctx  map[string]any
+		want []string
+	}{
+		{"repository name with a space", map[string]any{"repositoryName": "my app"}, []string{`repositoryName: "my app" is not a CodeCommit repository name`}},
+		{"repository name too long", map[string]any{"repositoryName": strings.Repeat("r", 101)}, []string{"repositoryName: "}},
+		{"repository name ending .git", map[string]any{"repositoryName": "app.git"}, []string{`repositoryName: "app.git"`}},
+		{"empty repository name", map[string]any{"repositoryName": ""}, []string{`repositoryName: ""`}},
+		{"repository name as a number", map[string]any{"repositoryName": 42.0}, []string{"repositoryName: 42 is not a string"}},
+		{"importRepository not boolean", map[string]any{"importRepository": "yes"}, []string{`importRepository: "yes" is not a boolean`}},
+		{"importRepository a number", map[string]any{"importRepository": 1.0}, []string{"importRepository: 1 is not a boolean"}},
+		{"branch with ..", map[string]any{"branch": "a..b"}, []string{`branch: "a..b" is not a valid git branch name`}},
+		{"branch with a space", map[string]any{"branch": "my branch"}, []string{"branch: "}},
+		{"branch ending .lock", map[string]any{"branch": "main.lock"}, []string{"branch: "}},
+		{"branch starting with -", map[string]any{"branch": "-x"}, []string{"branch: "}},
+		{"branch with a control character", map[string]any{"branch": "ma\x1bin"}, []string{`branch: "ma\x1bin"`}},
+		{"branch component with a dot", map[string]any{"branch": "feature/.hidden"}, []string{"branch: "}},
+		{"approval as a word", map[string]any{"approval": "on"}, []string{`approval: "on" is not a boolean`}},
+		{"approver email malformed", map[string]any{"approverEmails": `["lead@example.com","not-an-email"]`}, []string{`approverEmails[1]: "not-an-email" is not an email address`}},
+		{"approver email with a display name", map[string]any{"approverEmails": []any{"Lead <lead@example.com>"}}, []string{"approverEmails[0]: "}},
+		{"approverEmails a bare string", map[string]any{"approverEmails": "lead@example.com"}, []string{`approverEmails: "lead@example.com" is not a JSON list`}},
+		{"approverEmails an object", map[string]any{"approverEmails": map[string]any{"a": "b"}}, []string{"approverEmails: {\"a\":\"b\"} is not a JSON list"}},
+		{"approverEmails list of numbers", map[string]any{"approverEmails": []any{1.0}}, []string{"approverEmails[0]: 1 is not a string"}},
+		{"notifications malformed JSON", map[string]any{"notifications": `[{"protocol":"email",`}, []string{"notifications: "}},
+		{"notifications trailing garbage", map[string]any{"notifications": `[] []`}, []string{"notifications: "}},
+		{"notification unknown protocol", map[string]any{"notifications": `[{"protocol":"pager","endpoint":"x"}]`}, []string{`notifications[0]: protocol "pager" is not supported`}},
+		{"notification unknown field", map[string]any{"notifications": `[{"protocol":"sms","endpoint":"+14155550100","topic":"x"}]`}, []string{`notifications[0]: unknown field "topic"`}},
+		{"notification not an object", map[string]any{"notifications": `["ops@example.com"]`}, []string{`notifications[0]: "ops@example.com" is not an object`}},
+		{"notification endpoint a number", map[string]any{"notifications": `[{"protocol":"sms","endpoint":14155550100}]`}, []string{"notifications[0].endpoint: 14155550100 is not a string", "notifications[0]: endpoint \"\""}},
+		{"email endpoint malformed", map[string]any{"notifications": `[{"protocol":"email","endpoint":"ops@"}]`}, []string{`notifications[0]: endpoint "ops@" is not an email address`}},
+		{"http for https", map[string]any{"notifications": `[{"protocol":"https","endpoint":"http://example.com"}]`}, []string{"is not a URL starting with https://"}},
+		{"https for http", map[string]any{"notifications": `[{"protocol":"http","endpoint":"https://example.com"}]`}, []string{"is not a URL starting with http://"}},
+		{"url without host", map[string]any{"notifications": `[{"protocol":"https","endpoint":"https:///path"}]`}, []string{"is not a URL"}},
+		{"sqs with a lambda ARN", map[string]any{"notifications": `[{"protocol":"sqs","endpoint":"arn:aws:lambda:us-east-1:123456789012:function:f"}]`}, []string{"is not an ARN like arn:aws:sqs:"}},
+		{"lambda with a short account", map[string]any{"notifications": `[{"protocol":"lambda","endpoint":"arn:aws:lambda:us-east-1:1234:function:f"}]`}, []string{"is not an ARN like arn:aws:lambda:"}},
+		{"firehose with an sns ARN", map[string]any{"notifications": `[{"protocol":"firehose","endpoint":"arn:aws:sns:us-east-1:123456789012:topic"}]`}, []string{"is not an ARN like arn:aws:firehose:"}},
+		{"application with a topic ARN", map[string]any{"notifications": `[{"protocol":"application","endpoint":"arn:aws:sns:us-east-1:123456789012:my-topic"}]`}, []string{"is not an ARN like arn:aws:sns:"}},
+		{"unknown partition", map[string]any{"notifications": `[{"protocol":"sqs","endpoint":"arn:evil:sqs:us-east-1:123456789012:q"}]`}, []string{"is not an ARN"}},
+		{"mixed partitions", map[string]any{"notifications": `[{"protocol":"sqs","endpoint":"arn:aws:sqs:us-east-1:123456789012:q"},{"protocol":"sqs","endpoint":"arn:aws-cn:sqs:cn-north-1:123456789012:q"}]`}, []string{"notifications: the ARNs name 2 partitions (aws, aws-cn)"}},
+		{"sms not E.164", map[string]any{"notifications": `[{"protocol":"sms","endpoint":"4155550100"}]`}, []string{"is not a phone number in E.164 form"}},
+		{"notifyOn unknown state", map[string]any{"notifyOn": `["FAILED","BROKEN"]`}, []string{`notifyOn[1]: "BROKEN" is not a pipeline state`}},
+		{"notifyOn empty", map[string]any{"notifyOn": `[]`}, []string{"notifyOn: the list is empty"}},
+		{"unknown target", map[string]any{"deployTarget": "lambda"}, []string{`deployTarget: "lambda" is not a target; use fleet, instances, beanstalk`}},
+		{"fleetSize zero", map[string]any{"fleetSize": "0"}, []string{"fleetSize: 0 is out of range; use 1 to 10"}},
+		{"fleetSize too big", map[string]any{"fleetSize": 11.0}, []string{"fleetSize: 11 is out of range"}},
+		{"fleetSize not a number", map[string]any{"fleetSize": "two"}, []string{`fleetSize: "two" is not a whole number`}},
+		{"fleetSize a fraction", map[string]any{"fleetSize": 2.5}, []string{"fleetSize: 2.5 is not a whole number"}},
+		{"instanceType malformed", map[string]any{"instanceType": "big"}, []string{`instanceType: "big" is not an EC2 instance type`}},
+		{"instanceType Graviton", map[string]any{"instanceType": "t4g.micro"}, []string{`instanceType: "t4g.micro" is an Arm (Graviton) type`}},
+		{"instances without tag", map[string]any{"deployTarget": "instances"}, []string{"instanceTag: required when deployTarget is \"instances\""}},
+		{"malformed tag", map[string]any{"deployTarget": "instances", "instanceTag": "Environment"}, []string{`instanceTag: "Environment" is not of the form Key=Value`, "instanceTag: required"}},
+		{"tag with an aws: key", map[string]any{"deployTarget": "instances", "instanceTag": "aws:foo=bar"}, []string{"instanceTag: \"aws:foo=bar\" is not a valid EC2 tag"}},
+		{"beanstalk without names", map[string]any{"deployTarget": "beanstalk"}, []string{"beanstalkApplication: required", "beanstalkEnvironment: required"}},
+		{"beanstalk environment malformed", map[string]any{"deployTarget": "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "-x"}, []string{`beanstalkEnvironment: "-x" is not an Elastic Beanstalk environment name`}},
+		{"unknown deployment config", map[string]any{"deploymentConfig": "TwoAtATime"}, []string{`deploymentConfig: "TwoAtATime" is not a deployment configuration; use OneAtATime, HalfAtATime, AllAtOnce`}},
+		{"operator user malformed", map[string]any{"operatorUsers": `["alice","bad user"]`}, []string{`operatorUsers[1]: "bad user" is not an IAM user name`}},
+		{"terminationProtection not boolean", map[string]any{"terminationProtection": "maybe"}, []string{"terminationProtection: "}},
+		{"pullRequestChecks not boolean", map[string]any{"pullRequestChecks": []any{}}, []string{"pullRequestChecks: [] is not a boolean"}},
+		{"unknown execution mode", map[string]any{"executionMode": "FAST"}, []string{`executionMode: "FAST" is not an execution mode; use SUPERSEDED, QUEUED, PARALLEL`}},
+		{"unknown compliance pack", map[string]any{"compliancePacks": `["SOC2"]`}, []string{`compliancePacks[0]: "SOC2" is not a rule pack`}},
+		{"very long value", map[string]any{"branch": long}, []string{"branch: value is 4097 characters long; the limit is 4096"}},
+		{"misspelled key", map[string]any{"fleetsize": "3"}, []string{"fleetsize: unknown setting; did you mean fleetSize?"}},
+		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
+			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.ctx)
+			require.Error(t, err)
+			lines := strings.Split(err.Error(), "\n")
+			assert.Len(t, lines, len(tc.want), "one line per problem: %q", lines)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+			for _, line := range lines {
+				assert.Regexp(t, `^[a-zA-Z]+(\[\d+\])?(\.[a-z]+)?: `, line, "every line names its key")
+				assert.NotContains(t, line, "\x1b", "control characters are escaped")
+				assert.Less(t, len(line), 400, "values are cut short")
+			}
+		})
+	}
+}
