@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
 // InstancesProps configures Instances. Nil props means all defaults.
@@ -75,6 +77,9 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 			Resources: jsii.Strings(*props.ArtifactKey.KeyArn()),
 		}))
 	}
+	secure.Suppress(in.InstancePolicy, "AwsSolutions-IAM5",
+		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time; the wildcard covers objects of the artifact bucket only, for reading.",
+		`/^Resource::<.+\.Arn>\/\*$/g`)
 	return in
 }
 

@@ -55,6 +55,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		props = &Props{}
 	}
 	p := &Pipeline{Construct: constructs.NewConstruct(scope, id), ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey}
+	// Access logs are delivered under a bucket policy, not the legacy ACL, whatever the app's
+	// feature flags: the buckets disable ACLs.
+	p.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	if p.ArtifactBucket == nil {
 		if p.ArtifactKey == nil {
 			p.ArtifactKey = secure.NewKey(p.Construct, "ArtifactKey", "Encrypts the CI/CD pipeline's artifacts and build output.")

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+)
+
+// TestMain doubles as the app: with RUN_AS_APP set, the test binary runs main, so tests can watch
+// the exit code and output that `cdk synth` would show a user.
+func TestMain(m *testing.M) {
+	if os.Getenv("RUN_AS_APP") == "1" {
+		main()
+		os.Exit(0)
+	}
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// TestDefaultApp synthesizes the app with cdk.json's context, as `cdk synth` does.
+func TestDefaultApp(t *testing.T) {
+	app := cdktest.NewApp()
+	require.NoError(t, newApp(app))
+	stacks := *app.Node().Children()
+	require.Len(t, stacks, 1)
+	stack := awscdk.Stack_Of(stacks[0])
+	assert.Equal(t, StackName, *stack.StackName())
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"PipelineType": "V2"})
+	s.Has(t, "AWS::CodeCommit::Repository", map[string]any{"RepositoryName": "sample-app", "Code": map[string]any{"BranchName": "main", "S3": map[string]any{"Bucket": map[string]any{"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "Key": assertions.Match_AnyValue()}}})
+	s.Count(t, "AWS::CodeBuild::Project", 1)
+	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 1)
+	assert.True(t, *stack.TerminationProtection())
+}
+
+// runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top.
+func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, outdir string) {
+	t.Helper()
+	context := cdktest.Context()
+	for k, v := range overrides {
+		context[k] = v
+	}
+	ctx, err := json.Marshal(context)
+	require.NoError(t, err)
+	outdir = t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return errb.String(), code, outdir
+}
+
+// TestBadSettingsFailCleanly is what a user sees after a typo: every problem, one line each, and
+// nothing synthesized. The context arrives as strings, as -c key=value gives it.
+func TestBadSettingsFailCleanly(t *testing.T) {
+	stderr, code, outdir := runApp(t, map[string]any{
+		"deployTarget":  "instances",
+		"fleetSize":     "many",
+		"notifications": `[{"protocol":"pager","endpoint":"x"}]`,
+		"approval":      "yes",
+		"branch":        "bad..branch",
+	})
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, stderr, "panic")
+	assert.NotContains(t, stderr, "goroutine")
+	var problems []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(line, "  ") {
+			problems = append(problems, strings.TrimSpace(line))
+		}
+	}
+	assert.Len(t, problems, 5, stderr)
+	for _, key := range []string{"approval:", "branch:", "notifications[0]:", "fleetSize:", "instanceTag:"} {
+		assert.Contains(t, stderr, "  "+key)
+	}
+	entries, err := os.ReadDir(outdir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing is synthesized")
+}
+
+// TestGoodSettingsSynthesize runs the app the same way with valid -c strings.
+func TestGoodSettingsSynthesize(t *testing.T) {
+	stderr, code, outdir := runApp(t, map[string]any{
+		"deployTarget": "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "app-env",
+		"approval": "false", "terminationProtection": "false",
+	})
+	require.Equal(t, 0, code, stderr)
+	_, err := os.Stat(filepath.Join(outdir, StackName+".template.json"))
+	assert.NoError(t, err)
+}

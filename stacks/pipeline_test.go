@@ -1,0 +1,309 @@
+package stacks_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/settings"
+	"github.com/pipekit/cdk-pipeline/stacks"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+type obj = map[string]any
+
+var (
+	obj_ = cdktest.Obj
+	arr  = cdktest.Arr
+	any_ = assertions.Match_AnyValue
+)
+
+// Each configuration is synthesized once, on first use, and shared by every test that asks.
+var synthesized = map[string]*cdktest.Synthesized{}
+
+var configurations = map[string]func(*settings.Settings){
+	// The defaults: a new repository, approval, a fleet behind a load balancer.
+	"default": func(*settings.Settings) {},
+	// Existing repository and instances, continuous deployment, every subscriber protocol.
+	"instances": func(s *settings.Settings) {
+		s.ImportRepository, s.RepositoryName, s.Branch = true, "legacy-app", "release/1"
+		s.Approval = false
+		s.DeployTarget, s.InstanceTag, s.DeploymentConfig = settings.Instances, settings.Tag{Key: "Env", Value: "prod"}, "AllAtOnce"
+		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []string{"FAILED"}, "QUEUED", false
+		s.OperatorUsers = []string{"alice", "bob"}
+		s.Notifications = []settings.Subscriber{
+			{Protocol: "email", Endpoint: "ops@example.com"},
+			{Protocol: "email-json", Endpoint: "robot@example.com"},
+			{Protocol: "http", Endpoint: "http://hooks.example.com/in"},
+			{Protocol: "https", Endpoint: "https://hooks.example.com/in"},
+			{Protocol: "sqs", Endpoint: "arn:aws:sqs:us-east-1:123456789012:events"},
+			{Protocol: "lambda", Endpoint: "arn:aws:lambda:us-east-1:123456789012:function:notify"},
+			{Protocol: "firehose", Endpoint: "arn:aws:firehose:us-east-1:123456789012:deliverystream/events"},
+			{Protocol: "application", Endpoint: "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/5e3e9847-3183-3f18-a7e8-671c3a57d4b3"},
+			{Protocol: "sms", Endpoint: "+14155550100"},
+		}
+	},
+	// Elastic Beanstalk, with approvers to tell.
+	"beanstalk": func(s *settings.Settings) {
+		s.DeployTarget, s.BeanstalkApplication, s.BeanstalkEnvironment = settings.Beanstalk, "tutorial", "tutorial-env"
+		s.ApproverEmails = []string{"lead@example.com"}
+		s.DeploymentConfig, s.FleetSize = "HalfAtATime", 3
+	},
+}
+
+func synth(t *testing.T, name string) *cdktest.Synthesized {
+	t.Helper()
+	if s, ok := synthesized[name]; ok {
+		return s
+	}
+	s := settings.Defaults()
+	configurations[name](&s)
+	require.NoError(t, s.Validate())
+	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", &stacks.Props{Settings: s, SeedDirectory: "../sample-app"})
+	synthesized[name] = cdktest.Synth(t, stack)
+	return synthesized[name]
+}
+
+func TestEveryConfigurationIsNagClean(t *testing.T) {
+	for name := range configurations {
+		assert.Empty(t, synth(t, name).NagErrors, "%s: unsuppressed cdk-nag errors", name)
+	}
+}
+
+func TestNoAdministratorAccessAndNoUsers(t *testing.T) {
+	for name := range configurations {
+		s := synth(t, name)
+		absent(t, s, `policy/AdministratorAccess"`, name)
+		s.Count(t, "AWS::IAM::User", 0)
+		s.Count(t, "AWS::IAM::AccessKey", 0)
+	}
+}
+
+func stageNames(s *cdktest.Synthesized) []string {
+	var names []string
+	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
+		names = append(names, st.(obj)["Name"].(string))
+	}
+	return names
+}
+
+func TestDefaultPipeline(t *testing.T) {
+	s := synth(t, "default")
+	assert.Equal(t, []string{"Source", "Build", "Approve", "Deploy"}, stageNames(s))
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"PipelineType": "V2", "ExecutionMode": "SUPERSEDED", "RestartExecutionOnUpdate": false})
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
+		"ActionTypeId":    obj{"Category": "Source", "Owner": "AWS", "Provider": "CodeCommit", "Version": "1"},
+		"Configuration":   obj{"RepositoryName": any_(), "BranchName": "main", "PollForSourceChanges": false},
+		"Namespace":       "SourceVariables",
+		"OutputArtifacts": []any{obj{"Name": "Source"}},
+	}))}))})
+	// Pushes to main start the pipeline through EventBridge, not polling.
+	s.Has(t, "AWS::Events::Rule", obj{
+		"EventPattern": obj{"source": []any{"aws.codecommit"}, "detail": obj_(obj{"referenceName": []any{"main"}})},
+		"Targets":      arr(obj_(obj{"Arn": any_()})),
+	})
+	s.Has(t, "AWS::CodeCommit::Repository", obj{"RepositoryName": "sample-app", "Code": obj{"BranchName": "main", "S3": any_()}})
+	s.HasResource(t, "AWS::CodeCommit::Repository", obj{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+	assert.True(t, *s.Stack.TerminationProtection())
+	for _, out := range []string{"RepositoryCloneUrlHttp", "RepositoryCloneUrlGrc", "PipelineConsoleUrl", "AppUrl"} {
+		assert.Contains(t, s.JSON["Outputs"], out)
+	}
+	assert.NotContains(t, s.JSON["Outputs"], "InstancePolicyArn")
+}
+
+func TestDefaultBuild(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::CodeBuild::Project", obj{
+		"Environment": obj_(obj{
+			"Image": "aws/codebuild/standard:7.0", "PrivilegedMode": false, "Type": "LINUX_CONTAINER",
+			"EnvironmentVariables": arr(obj_(obj{"Name": "JUNIT_REPORT_GROUP", "Type": "PLAINTEXT", "Value": obj{"Fn::GetAtt": []any{any_(), "Arn"}}})),
+		}),
+		"Source":           obj{"Type": "CODEPIPELINE"},
+		"TimeoutInMinutes": 20.0,
+		"EncryptionKey":    obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PipelineArtifactKey")), "Arn"}},
+		"LogsConfig":       obj{"CloudWatchLogs": obj{"Status": "ENABLED", "GroupName": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}}},
+		"Cache":            obj{"Type": "S3", "Location": any_()},
+	})
+	s.Has(t, "AWS::CodeBuild::ReportGroup", obj{"Type": "TEST"})
+	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 30.0})
+	// The buildspec names its report group through the variable the project sets.
+	spec, err := os.ReadFile("../sample-app/buildspec.yml")
+	require.NoError(t, err)
+	assert.Contains(t, string(spec), "${JUNIT_REPORT_GROUP}:")
+	assert.Contains(t, string(spec), "exported-variables:\n    # The manual approval links to this build, so approvers can read its tests first.\n    - BUILD_URL")
+}
+
+func TestArtifactStore(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::S3::Bucket", obj{
+		"BucketEncryption": obj{"ServerSideEncryptionConfiguration": arr(obj_(obj{
+			"ServerSideEncryptionByDefault": obj{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": any_()}, "BucketKeyEnabled": true,
+		}))},
+		"PublicAccessBlockConfiguration": obj{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"VersioningConfiguration":        obj{"Status": "Enabled"},
+		"LifecycleConfiguration":         obj{"Rules": arr(obj_(obj{"ExpirationInDays": 90.0, "Status": "Enabled"}))},
+		"LoggingConfiguration":           obj{"DestinationBucketName": any_(), "LogFilePrefix": "artifact-bucket/"},
+	})
+	// Every bucket denies requests without TLS.
+	s.Count(t, "AWS::S3::BucketPolicy", 2)
+	for id, p := range s.Resources("AWS::S3::BucketPolicy") {
+		assert.Contains(t, toJSON(p), `"aws:SecureTransport":"false"`, id)
+	}
+	for id, k := range s.Resources("AWS::KMS::Key") {
+		assert.Equal(t, true, k["Properties"].(obj)["EnableKeyRotation"], id)
+		assert.Equal(t, "Retain", k["DeletionPolicy"], id)
+	}
+	for id, b := range s.Resources("AWS::S3::Bucket") {
+		assert.Equal(t, "Retain", b["DeletionPolicy"], id)
+	}
+}
+
+// TestStatefulLogicalIDs pins the ids of the resources that hold data. If this fails, a refactor
+// moved or renamed a construct, and the next deploy would replace (and orphan) the resource.
+// Change the ids back; never change this list to match.
+func TestStatefulLogicalIDs(t *testing.T) {
+	s := synth(t, "default")
+	assert.Equal(t, []string{"SourceRepository74575110"}, s.LogicalIDs("AWS::CodeCommit::Repository"))
+	assert.Equal(t, []string{"PipelineAccessLogs3A10AC0B", "PipelineArtifactBucket5F943F51"}, s.LogicalIDs("AWS::S3::Bucket"))
+	assert.Equal(t, []string{"NotificationKeyBC4C5BE7", "PipelineArtifactKeyFFEED257"}, s.LogicalIDs("AWS::KMS::Key"))
+	assert.Equal(t, []string{"BuildLogs04E75593"}, s.LogicalIDs("AWS::Logs::LogGroup"))
+}
+
+// absent asserts that text appears nowhere in the template, without printing the template.
+func absent(t *testing.T, s *cdktest.Synthesized, text, what string) {
+	t.Helper()
+	if strings.Contains(s.Text(), text) {
+		t.Errorf("%s: the template contains %q", what, text)
+	}
+}
+
+func toJSON(v any) string {
+	c := &cdktest.Synthesized{JSON: obj{"v": v}}
+	return c.Text()
+}
+
+func TestImportedRepositoryAndBranch(t *testing.T) {
+	s := synth(t, "instances")
+	s.Count(t, "AWS::CodeCommit::Repository", 0)
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
+		"Configuration": obj{"RepositoryName": "legacy-app", "BranchName": "release/1", "PollForSourceChanges": false},
+	}))}))})
+	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{
+		"source": []any{"aws.codecommit"}, "resources": arr(obj_(obj{"Fn::Join": any_()})),
+		"detail": obj_(obj{"referenceName": []any{"release/1"}}),
+	})})
+	assert.False(t, *s.Stack.TerminationProtection())
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"ExecutionMode": "QUEUED"})
+}
+
+func TestContinuousDeploymentHasNoApproval(t *testing.T) {
+	s := synth(t, "instances")
+	assert.Equal(t, []string{"Source", "Build", "Deploy"}, stageNames(s))
+	absent(t, s, "codepipeline:PutApprovalResult", "approval permission")
+}
+
+func TestApprovalCarriesContext(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Approve", "Actions": arr(obj_(obj{
+		"ActionTypeId": obj{"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
+		"Configuration": obj_(obj{
+			"CustomData":         assertions.Match_StringLikeRegexp(jsii.String(`#\{SourceVariables\.CommitId\}[\s\S]*#\{SourceVariables\.CommitMessage\}[\s\S]*#\{BuildVariables\.BUILD_URL\}`)),
+			"ExternalEntityLink": obj{"Fn::Join": arr("", arr("http://", obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^FleetLoadBalancer")), "DNSName"}}))},
+		}),
+	}))}))})
+	// Operators may answer exactly this approval.
+	assert.Contains(t, s.Text(), `"/Approve/Approve"`)
+	// With approvers, requests go to an encrypted topic they are subscribed to.
+	b := synth(t, "beanstalk")
+	b.Has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}})
+	b.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline approvals", "KmsMasterKeyId": any_()})
+	b.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Approve", "Actions": arr(obj_(obj{
+		"Configuration": obj_(obj{"NotificationArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}}),
+	}))}))})
+}
+
+func TestFleet(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "2", "MaxSize": "2", "HealthCheckType": "ELB"})
+	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{
+		"InstanceType":        "t3.micro",
+		"MetadataOptions":     obj{"HttpTokens": "required"},
+		"BlockDeviceMappings": arr(obj_(obj{"Ebs": obj_(obj{"Encrypted": true})})),
+		"UserData":            any_(),
+	})})
+	lt := s.Props("AWS::EC2::LaunchTemplate")["LaunchTemplateData"].(obj)
+	assert.NotContains(t, lt, "KeyName", "no SSH key")
+	assert.Contains(t, toJSON(lt["UserData"]), "codedeploy", "the CodeDeploy agent is installed at boot")
+	absent(t, s, `"FromPort":22`, "SSH port")
+	s.Count(t, "AWS::EC2::NatGateway", 0)
+	s.Count(t, "AWS::EC2::Subnet", 2)
+	s.Has(t, "AWS::ElasticLoadBalancingV2::TargetGroup", obj{"Port": 8080.0, "HealthCheckPath": "/health"})
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", obj{"Scheme": "internet-facing"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{
+		"DeploymentConfigName":      "CodeDeployDefault.OneAtATime",
+		"AutoRollbackConfiguration": obj{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"}},
+		"AlarmConfiguration":        obj{"Enabled": true, "Alarms": []any{obj{"Name": any_()}, obj{"Name": any_()}}},
+		"LoadBalancerInfo":          obj{"TargetGroupInfoList": arr(obj_(obj{"Name": any_()}))},
+		"AutoScalingGroups":         []any{any_()},
+	})
+	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "UnHealthyHostCount", "Namespace": "AWS/ApplicationELB"})
+	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "HTTPCode_Target_5XX_Count"})
+	s.Has(t, "AWS::EC2::FlowLog", obj{"LogDestinationType": "s3"})
+}
+
+// TestFleetReadsArtifactsOnly checks the instance role: read and decrypt, never write.
+func TestFleetReadsArtifactsOnly(t *testing.T) {
+	s := synth(t, "default")
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "FleetInstanceRole") {
+			continue
+		}
+		text := toJSON(p)
+		for _, write := range []string{"s3:PutObject", "s3:DeleteObject", "kms:Encrypt", "kms:GenerateDataKey", `"*"`} {
+			assert.NotContains(t, text, write, id)
+		}
+		assert.Contains(t, text, "kms:Decrypt", id)
+		assert.Contains(t, text, "s3:GetObject", id)
+	}
+}
+
+func TestInstancesTarget(t *testing.T) {
+	s := synth(t, "instances")
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{
+		"Ec2TagSet":                 obj{"Ec2TagSetList": []any{obj{"Ec2TagGroup": []any{obj{"Key": "Env", "Value": "prod", "Type": "KEY_AND_VALUE"}}}}},
+		"DeploymentConfigName":      "CodeDeployDefault.AllAtOnce",
+		"AutoRollbackConfiguration": obj{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"}},
+	})
+	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 0)
+	s.Count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
+	policy := toJSON(s.Props("AWS::IAM::ManagedPolicy"))
+	for _, want := range []string{"s3:GetObject", "kms:Decrypt"} {
+		assert.Contains(t, policy, want)
+	}
+	assert.NotContains(t, policy, "s3:PutObject")
+	assert.Contains(t, s.JSON["Outputs"], "InstancePolicyArn")
+	assert.NotContains(t, s.JSON["Outputs"], "AppUrl")
+}
+
+func TestBeanstalkTarget(t *testing.T) {
+	s := synth(t, "beanstalk")
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Deploy", "Actions": arr(obj_(obj{
+		"ActionTypeId":  obj{"Category": "Deploy", "Owner": "AWS", "Provider": "ElasticBeanstalk", "Version": "1"},
+		"Configuration": obj{"ApplicationName": "tutorial", "EnvironmentName": "tutorial-env"},
+	}))}))})
+	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 0)
+	s.Count(t, "AWS::EC2::VPC", 0)
+	// No CodeDeploy feed without deployment groups: only the source trigger and the pipeline feed.
+	s.Count(t, "AWS::Events::Rule", 2)
+}
