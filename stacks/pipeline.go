@@ -35,12 +35,9 @@ type Props struct {
 	SeedDirectory string
 }
 
-// Stage and action names are part of the pipeline's public shape: operators' approval permission
-// and people's bookmarks name them.
-const (
-	approveStage = "Approve"
-	approveName  = "Approve"
-)
+// approveStage is part of the pipeline's public shape: the operators' approval permission and
+// people's bookmarks name it.
+const approveStage = "Approve"
 
 // NewPipelineStack builds the whole pipeline: source, build, optional approval, deploy,
 // notifications, operators, and the compliance checks. It panics when the settings are invalid;
@@ -82,25 +79,21 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		n.Subscribe(sub.Protocol, sub.Endpoint)
 	}
 
-	p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String("Source"), Actions: &[]awscodepipeline.IAction{src.Action}})
-	p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String("Build"), Actions: &[]awscodepipeline.IAction{b.NewAction(src.Output, built)}})
+	ops := operators.New(stack, jsii.String("Operators"), &operators.Props{
+		Repository: src.Repository, Pipeline: p.Pipeline, Projects: []awscodebuild.IProject{b.Project},
+		LogGroups: []awslogs.ILogGroup{b.LogGroup}, DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
+	})
+	p.AddStage("Source", src.Action)
+	p.AddStage("Build", b.NewAction(src.Output, built))
 	if s.Approval {
 		a := approval.New(stack, jsii.String("Approval"), &approval.Props{
 			Emails: s.ApproverEmails, Key: n.Key, SourceNamespace: src.Namespace,
-			BuildURL: b.BuildURL(), ReviewURL: target.URL(), ActionName: jsii.String(approveName),
+			BuildURL: b.BuildURL(), ReviewURL: target.URL(),
 		})
-		p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String(approveStage), Actions: &[]awscodepipeline.IAction{a.Action}})
+		p.AddStage(approveStage, a.Action)
+		a.GrantApprove(ops.Group, p.Pipeline, approveStage)
 	}
-	p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String("Deploy"), Actions: &[]awscodepipeline.IAction{target.NewAction("Deploy", built)}})
-
-	ops := &operators.Props{
-		Repository: src.Repository, Pipeline: p.Pipeline, Projects: []awscodebuild.IProject{b.Project},
-		LogGroups: []awslogs.ILogGroup{b.LogGroup}, DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
-	}
-	if s.Approval {
-		ops.ApprovalStage, ops.ApprovalAction = jsii.String(approveStage), jsii.String(approveName)
-	}
-	operators.New(stack, jsii.String("Operators"), ops)
+	p.AddStage("Deploy", target.NewAction("Deploy", built))
 
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")

@@ -7,9 +7,12 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -57,17 +60,23 @@ func New(scope constructs.Construct, id *string, props *Props) *Approval {
 	if props == nil {
 		props = &Props{}
 	}
-	a := &Approval{Construct: constructs.NewConstruct(scope, id), Topic: props.Topic}
+	a := &Approval{Topic: props.Topic}
+	constructs.NewConstruct_Override(a, scope, id)
 	if a.Topic == nil && len(props.Emails) > 0 {
 		key := props.Key
 		if key == nil {
-			key = secure.NewKey(a.Construct, "Key", "Encrypts approval requests.")
+			key = secure.NewKey(a, "Key", "Encrypts approval requests.")
 		}
-		a.Topic = awssns.NewTopic(a.Construct, jsii.String("Topic"), &awssns.TopicProps{
+		a.Topic = awssns.NewTopic(a, jsii.String("Topic"), &awssns.TopicProps{
 			DisplayName: jsii.String("Pipeline approvals"),
 			MasterKey:   key,
 			EnforceSSL:  jsii.Bool(true),
 		})
+	}
+	// Subscribing here, not through the action's NotifyEmails, keeps the subscriptions under this
+	// construct whatever pipeline the action joins.
+	for _, email := range props.Emails {
+		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
 	review := props.ReviewURL
 	if review == nil {
@@ -80,12 +89,20 @@ func New(scope constructs.Construct, id *string, props *Props) *Approval {
 	a.Action = awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
 		ActionName:            name,
 		NotificationTopic:     a.Topic,
-		NotifyEmails:          jsii.Strings(props.Emails...),
 		AdditionalInformation: jsii.String(information(props.SourceNamespace, props.BuildURL)),
 		ExternalEntityLink:    review,
 		Timeout:               awscdk.Duration_Days(jsii.Number(7)),
 	})
 	return a
+}
+
+// GrantApprove lets grantee approve or reject this action in pipeline, in the stage stageName.
+func (a *Approval) GrantApprove(grantee awsiam.IGrantable, pipeline awscodepipeline.IPipeline, stageName string) awsiam.Grant {
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("codepipeline:PutApprovalResult"),
+		ResourceArns: jsii.Strings(fmt.Sprintf("%s/%s/%s", *pipeline.PipelineArn(), stageName, *a.Action.ActionProperties().ActionName)),
+	})
 }
 
 // information is the approval request's text. CodePipeline resolves the #{...} variables when the

@@ -74,7 +74,7 @@ type Build struct {
 	LogGroup awslogs.LogGroup
 	// ReportGroup receives the JUnit test reports.
 	ReportGroup awscodebuild.ReportGroup
-	namespace *string
+	namespace   *string
 }
 
 // New creates a Build. It panics when a plaintext variable looks like a secret.
@@ -82,23 +82,24 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	if props == nil {
 		props = &Props{}
 	}
-	b := &Build{Construct: constructs.NewConstruct(scope, id), namespace: props.VariablesNamespace}
+	b := &Build{namespace: props.VariablesNamespace}
+	constructs.NewConstruct_Override(b, scope, id)
 	if b.namespace == nil {
 		b.namespace = jsii.String("BuildVariables")
 	}
 	key := props.EncryptionKey
 	if key == nil {
-		key = secure.NewKey(b.Construct, "Key", "Encrypts build artifacts.")
+		key = secure.NewKey(b, "Key", "Encrypts build artifacts.")
 	}
 	retention := props.LogRetention
 	if retention == "" {
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
-	b.LogGroup = awslogs.NewLogGroup(b.Construct, jsii.String("Logs"), &awslogs.LogGroupProps{
+	b.LogGroup = awslogs.NewLogGroup(b, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	b.ReportGroup = awscodebuild.NewReportGroup(b.Construct, jsii.String("Tests"), &awscodebuild.ReportGroupProps{
+	b.ReportGroup = awscodebuild.NewReportGroup(b, jsii.String("Tests"), &awscodebuild.ReportGroupProps{
 		Type: awscodebuild.ReportGroupType_TEST,
 		// Reports are derived from the source and rebuilt by any run; keep no orphans behind.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -118,7 +119,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	if timeout == nil {
 		timeout = awscdk.Duration_Minutes(jsii.Number(20))
 	}
-	b.Project = awscodebuild.NewPipelineProject(b.Construct, jsii.String("Project"), &awscodebuild.PipelineProjectProps{
+	b.Project = awscodebuild.NewPipelineProject(b, jsii.String("Project"), &awscodebuild.PipelineProjectProps{
 		Description: jsii.String("Tests and builds the application for the CI/CD pipeline."),
 		Environment: &awscodebuild.BuildEnvironment{
 			BuildImage:  image,

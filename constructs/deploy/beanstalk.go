@@ -35,10 +35,11 @@ func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps)
 	if props == nil || props.Application == nil || props.Environment == nil {
 		panic("deploy: NewBeanstalk needs both Application and Environment")
 	}
-	b := &Beanstalk{Construct: constructs.NewConstruct(scope, id), props: *props}
+	b := &Beanstalk{props: *props}
+	constructs.NewConstruct_Override(b, scope, id)
 	// The pipeline's account assumes this role, as it would the library's default action role;
 	// owning it here lets the finding below be suppressed on this role alone.
-	b.ActionRole = awsiam.NewRole(b.Construct, jsii.String("ActionRole"), &awsiam.RoleProps{
+	b.ActionRole = awsiam.NewRole(b, jsii.String("ActionRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewAccountRootPrincipal(),
 		Description: jsii.String("CodePipeline deploys to Elastic Beanstalk."),
 	})

@@ -70,14 +70,15 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	if props == nil {
 		props = &FleetProps{}
 	}
-	f := &Fleet{Construct: constructs.NewConstruct(scope, id), Vpc: props.Vpc}
+	f := &Fleet{Vpc: props.Vpc}
+	constructs.NewConstruct_Override(f, scope, id)
 	port := orNumber(props.Port, 8080)
 	logs := props.LogBucket
 	if logs == nil {
-		logs = secure.NewLogBucket(f.Construct, "Logs")
+		logs = secure.NewLogBucket(f, "Logs")
 	}
 	if f.Vpc == nil {
-		vpc := awsec2.NewVpc(f.Construct, jsii.String("Vpc"), &awsec2.VpcProps{
+		vpc := awsec2.NewVpc(f, jsii.String("Vpc"), &awsec2.VpcProps{
 			MaxAzs:      jsii.Number(2),
 			NatGateways: jsii.Number(0),
 			SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
@@ -90,7 +91,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		f.Vpc = vpc
 	}
 
-	role := awsiam.NewRole(f.Construct, jsii.String("InstanceRole"), &awsiam.RoleProps{
+	role := awsiam.NewRole(f, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
 		Description:     jsii.String("Fleet instances: Session Manager access and read-only access to the pipeline's artifacts."),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore"))},
@@ -103,7 +104,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	if instanceType == nil {
 		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
 	}
-	template := awsec2.NewLaunchTemplate(f.Construct, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
 		InstanceType:  instanceType,
 		Role:          role,
@@ -115,13 +116,13 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
 			}),
 		}},
-		SecurityGroup: awsec2.NewSecurityGroup(f.Construct, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
+		SecurityGroup: awsec2.NewSecurityGroup(f, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
 			Vpc:         f.Vpc,
 			Description: jsii.String("Fleet instances: only the load balancer may connect; no SSH."),
 		}),
 	})
 	size := orNumber(props.Size, 2)
-	f.AutoScalingGroup = awsautoscaling.NewAutoScalingGroup(f.Construct, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
+	f.AutoScalingGroup = awsautoscaling.NewAutoScalingGroup(f, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:            f.Vpc,
 		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 		LaunchTemplate: template,
@@ -134,12 +135,12 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	})
 	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
 
-	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f.Construct, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
+	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
 		Vpc:                     f.Vpc,
 		InternetFacing:          jsii.Bool(true),
 		DropInvalidHeaderFields: jsii.Bool(true),
 	})
-	if *awscdk.Token_IsUnresolved(awscdk.Stack_Of(f.Construct).Region()) {
+	if *awscdk.Token_IsUnresolved(awscdk.Stack_Of(f).Region()) {
 		secure.Suppress(f.LoadBalancer, "AwsSolutions-ELB2", "Load balancer access logs need the region's log-delivery principal, which an environment-agnostic synth cannot know; a stack with a region (as cdk deploy gives it) logs to LogBucket.")
 	} else {
 		f.LoadBalancer.LogAccessLogs(logs, jsii.String("load-balancer"))
@@ -167,7 +168,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	f.Alarms = []awscloudwatch.Alarm{
 		f.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
-		}).CreateAlarm(f.Construct, jsii.String("UnhealthyHosts"), &awscloudwatch.CreateAlarmOptions{
+		}).CreateAlarm(f, jsii.String("UnhealthyHosts"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String("An instance in the fleet fails its load balancer health check: roll the deployment back."),
 			Threshold:          jsii.Number(1),
 			EvaluationPeriods:  jsii.Number(2),
@@ -176,7 +177,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		}),
 		f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Sum"),
-		}).CreateAlarm(f.Construct, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
+		}).CreateAlarm(f, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String("The application answers with 5xx errors: roll the deployment back."),
 			Threshold:          jsii.Number(10),
 			EvaluationPeriods:  jsii.Number(1),
@@ -188,7 +189,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	for i, a := range f.Alarms {
 		alarms[i] = a
 	}
-	f.Group = newGroup(f.Construct, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
+	f.Group = newGroup(f, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		AutoScalingGroups: &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
 		// The library's user data installs the CodeDeploy agent at boot.
 		InstallAgent:    jsii.Bool(true),

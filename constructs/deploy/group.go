@@ -39,7 +39,7 @@ func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
 	if key != nil {
 		key.GrantDecrypt(role)
 	}
-	secure.Suppress(role, "AwsSolutions-IAM5",
+	secure.SuppressPolicies(role, "AwsSolutions-IAM5",
 		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only, and the agent installer from AWS's regional aws-codedeploy bucket.",
 		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
 		`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:<AWS::Partition>:s3:::aws-codedeploy-<AWS::Region>\/latest\/\*$/g`)

@@ -48,15 +48,16 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 	if props == nil {
 		props = &InstancesProps{}
 	}
-	in := &Instances{Construct: constructs.NewConstruct(scope, id)}
+	in := &Instances{}
+	constructs.NewConstruct_Override(in, scope, id)
 	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
-	in.Group = newGroup(in.Construct, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
+	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		Ec2InstanceTags: awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{*key: {value}}),
 		Alarms:          toAlarmRefs(props.Alarms),
 		AutoRollback:    rollback(len(props.Alarms) > 0),
 		InstallAgent:    jsii.Bool(false),
 	})
-	in.InstancePolicy = awsiam.NewManagedPolicy(in.Construct, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
+	in.InstancePolicy = awsiam.NewManagedPolicy(in, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Attach to the role of the instances the pipeline deploys to: read and decrypt its artifacts."),
 	})
 	// A managed policy is not a principal, so the library's grants cannot target it; a role that

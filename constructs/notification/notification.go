@@ -62,17 +62,18 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props == nil {
 		props = &Props{}
 	}
-	n := &Notification{Construct: constructs.NewConstruct(scope, id), Key: props.Key}
+	n := &Notification{Key: props.Key}
+	constructs.NewConstruct_Override(n, scope, id)
 	if n.Key == nil {
-		n.Key = secure.NewKey(n.Construct, "Key", "Encrypts pipeline and deployment notifications.")
+		n.Key = secure.NewKey(n, "Key", "Encrypts pipeline and deployment notifications.")
 	}
 	topic := func(id, name string) awssns.Topic {
-		return awssns.NewTopic(n.Construct, jsii.String(id), &awssns.TopicProps{DisplayName: jsii.String(name), MasterKey: n.Key, EnforceSSL: jsii.Bool(true)})
+		return awssns.NewTopic(n, jsii.String(id), &awssns.TopicProps{DisplayName: jsii.String(name), MasterKey: n.Key, EnforceSSL: jsii.Bool(true)})
 	}
 	n.Messages = topic("Messages", "Pipeline notifications")
 	n.Events = topic("Events", "Pipeline events (JSON)")
-	n.RuleDeadLetters = secure.NewDeadLetterQueue(n.Construct, "RuleDeadLetters")
-	n.SubscriptionDeadLetters = secure.NewDeadLetterQueue(n.Construct, "SubscriptionDeadLetters")
+	n.RuleDeadLetters = secure.NewDeadLetterQueue(n, "RuleDeadLetters")
+	n.SubscriptionDeadLetters = secure.NewDeadLetterQueue(n, "SubscriptionDeadLetters")
 
 	if props.Pipeline != nil {
 		states := props.States
@@ -91,7 +92,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 			apps = append(apps, g.Application().ApplicationName())
 			groups = append(groups, g.DeploymentGroupName())
 		}
-		rule := awsevents.NewRule(n.Construct, jsii.String("DeploymentStateChange"), &awsevents.RuleProps{
+		rule := awsevents.NewRule(n, jsii.String("DeploymentStateChange"), &awsevents.RuleProps{
 			Description: jsii.String("CodeDeploy deployment state changes of the pipeline's deployment groups."),
 			EventPattern: &awsevents.EventPattern{
 				Source:     jsii.Strings("aws.codedeploy"),

@@ -46,12 +46,12 @@ func (n *Notification) Subscribe(protocol, endpoint string) {
 			Protocol:        map[string]awssns.SubscriptionProtocol{"http": awssns.SubscriptionProtocol_HTTP, "https": awssns.SubscriptionProtocol_HTTPS}[protocol],
 		}))
 	case "sqs":
-		queue := awssqs.Queue_FromQueueArn(n.Construct, jsii.String(id), jsii.String(endpoint))
+		queue := awssqs.Queue_FromQueueArn(n, jsii.String(id), jsii.String(endpoint))
 		n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
 	case "lambda":
-		fn := awslambda.Function_FromFunctionAttributes(n.Construct, jsii.String(id), &awslambda.FunctionAttributes{
+		fn := awslambda.Function_FromFunctionAttributes(n, jsii.String(id), &awslambda.FunctionAttributes{
 			FunctionArn: jsii.String(endpoint),
 			// Lets the library add the permission for SNS to invoke it; see the README for a
 			// function in another account.
@@ -59,14 +59,14 @@ func (n *Notification) Subscribe(protocol, endpoint string) {
 		})
 		n.Events.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{DeadLetterQueue: dlq}))
 	case "firehose":
-		stream := awskinesisfirehose.DeliveryStream_FromDeliveryStreamArn(n.Construct, jsii.String(id), jsii.String(endpoint))
-		awscdk.Annotations_Of(awscdk.Stack_Of(n.Construct)).AcknowledgeWarning(jsii.String("CloudFormation-Validate::W7001"),
+		stream := awskinesisfirehose.DeliveryStream_FromDeliveryStreamArn(n, jsii.String(id), jsii.String(endpoint))
+		awscdk.Annotations_Of(awscdk.Stack_Of(n)).AcknowledgeWarning(jsii.String("CloudFormation-Validate::W7001"),
 			jsii.String("The library's Firehose module adds its CIDR mapping to any stack that imports a stream; it is unused and harmless."))
 		n.Events.AddSubscription(awssnssubscriptions.NewFirehoseSubscription(stream, &awssnssubscriptions.FirehoseSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
 	case "application":
-		awssns.NewSubscription(n.Construct, jsii.String(id), &awssns.SubscriptionProps{
+		awssns.NewSubscription(n, jsii.String(id), &awssns.SubscriptionProps{
 			Topic: n.Events, Protocol: awssns.SubscriptionProtocol_APPLICATION, Endpoint: jsii.String(endpoint), DeadLetterQueue: dlq,
 		})
 	default:

@@ -1,11 +1,10 @@
 // Package operators provides the IAM group for the people who run one pipeline: push and pull its
-// repository, start, retry or stop it, approve its approvals, and read its build logs and
-// deployments. It replaces the tutorial's AdministratorAccess user; it creates no users and no
+// repository, start, retry or stop it, and read its build logs and deployments. Approvals grant
+// themselves to the group (approval.Approval.GrantApprove). It replaces the tutorial's AdministratorAccess user; it creates no users and no
 // passwords, and only adds existing users to the group.
 package operators
 
 import (
-	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -27,9 +26,6 @@ type Props struct {
 	// Pipeline is started, retried, stopped and watched.
 	// Default: none.
 	Pipeline awscodepipeline.IPipeline
-	// ApprovalStage and ApprovalAction name the manual approval the operators may answer.
-	// Default: none; operators cannot approve.
-	ApprovalStage, ApprovalAction *string
 	// Projects are the build projects whose builds and reports operators may read.
 	// Default: none.
 	Projects []awscodebuild.IProject
@@ -55,8 +51,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 	if props == nil {
 		props = &Props{}
 	}
-	o := &Operators{Construct: constructs.NewConstruct(scope, id)}
-	o.Group = awsiam.NewGroup(o.Construct, jsii.String("Group"), nil)
+	o := &Operators{}
+	constructs.NewConstruct_Override(o, scope, id)
+	o.Group = awsiam.NewGroup(o, jsii.String("Group"), nil)
 	allow := func(actions []string, resources ...string) {
 		o.Group.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings(actions...), Resources: jsii.Strings(resources...),
@@ -71,9 +68,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 		allow([]string{"codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution", "codepipeline:RetryStageExecution",
 			"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
 			"codepipeline:ListPipelineExecutions", "codepipeline:ListActionExecutions"}, arn)
-		if props.ApprovalStage != nil && props.ApprovalAction != nil {
-			allow([]string{"codepipeline:PutApprovalResult"}, fmt.Sprintf("%s/%s/%s", arn, *props.ApprovalStage, *props.ApprovalAction))
-		}
 	}
 	for _, project := range props.Projects {
 		allow([]string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject", "codebuild:BatchGetProjects"}, *project.ProjectArn())
@@ -93,7 +87,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 		"The console list actions support no resource-level permissions; log reads and deployment reads are scoped to this pipeline's log groups and groups, with wildcards only below them.",
 		"Resource::*", `/^Resource::<.+\.Arn>:\*$/g`, "Action::codecommit:Get*", "Action::codecommit:Describe*")
 	for _, name := range props.Users {
-		o.Group.AddUser(awsiam.User_FromUserName(o.Construct, jsii.String("User"+name), jsii.String(name)))
+		o.AddUser(name)
 	}
 	return o
+}
+
+// AddUser adds the existing IAM user name to the group.
+func (o *Operators) AddUser(name string) {
+	o.Group.AddUser(awsiam.User_FromUserName(o, jsii.String("User"+name), jsii.String(name)))
 }

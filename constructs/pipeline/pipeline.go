@@ -54,15 +54,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 	if props == nil {
 		props = &Props{}
 	}
-	p := &Pipeline{Construct: constructs.NewConstruct(scope, id), ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey}
+	p := &Pipeline{ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey}
+	constructs.NewConstruct_Override(p, scope, id)
 	// Access logs are delivered under a bucket policy, not the legacy ACL, whatever the app's
 	// feature flags: the buckets disable ACLs.
 	p.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	if p.ArtifactBucket == nil {
 		if p.ArtifactKey == nil {
-			p.ArtifactKey = secure.NewKey(p.Construct, "ArtifactKey", "Encrypts the CI/CD pipeline's artifacts and build output.")
+			p.ArtifactKey = secure.NewKey(p, "ArtifactKey", "Encrypts the CI/CD pipeline's artifacts and build output.")
 		}
-		p.AccessLogBucket, p.ArtifactBucket = newBuckets(p.Construct, p.ArtifactKey, props.ArtifactRetention)
+		p.AccessLogBucket, p.ArtifactBucket = newBuckets(p, p.ArtifactKey, props.ArtifactRetention)
 	} else if p.ArtifactKey == nil {
 		p.ArtifactKey = p.ArtifactBucket.EncryptionKey()
 	}
@@ -70,7 +71,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 	if mode == "" {
 		mode = awscodepipeline.ExecutionMode_SUPERSEDED
 	}
-	p.Pipeline = awscodepipeline.NewPipeline(p.Construct, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
+	p.Pipeline = awscodepipeline.NewPipeline(p, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
 		PipelineName:   props.PipelineName,
 		PipelineType:   awscodepipeline.PipelineType_V2,
 		ExecutionMode:  mode,
@@ -82,6 +83,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		"The library scopes the pipeline role and its action roles to this pipeline's artifact bucket and key; the wildcards are the artifact object keys chosen at run time and the S3 and KMS action families SSE-KMS needs.",
 		secure.ArtifactGrants...)
 	return p
+}
+
+// AddStage appends a stage named name with actions that run in parallel.
+func (p *Pipeline) AddStage(name string, actions ...awscodepipeline.IAction) awscodepipeline.IStage {
+	return p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String(name), Actions: &actions})
 }
 
 func newBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Duration) (logs, artifacts awss3.Bucket) {

@@ -54,18 +54,18 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 		props = &Props{}
 	}
 	s := &Source{
-		Construct:  constructs.NewConstruct(scope, id),
 		Repository: props.Repository,
 		Branch:     orDefault(props.Branch, "main"),
 		Output:     awscodepipeline.NewArtifact(jsii.String("Source"), nil),
 		Namespace:  orDefault(props.VariablesNamespace, "SourceVariables"),
 	}
+	constructs.NewConstruct_Override(s, scope, id)
 	if s.Repository == nil {
 		var code awscodecommit.Code
 		if props.SeedDirectory != nil {
 			code = awscodecommit.Code_FromDirectory(props.SeedDirectory, s.Branch)
 		}
-		repo := awscodecommit.NewRepository(s.Construct, jsii.String("Repository"), &awscodecommit.RepositoryProps{
+		repo := awscodecommit.NewRepository(s, jsii.String("Repository"), &awscodecommit.RepositoryProps{
 			RepositoryName: orDefault(props.RepositoryName, "sample-app"),
 			Description:    jsii.String("Application source for the CI/CD pipeline."),
 			Code:           code,
@@ -84,6 +84,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 		VariablesNamespace: s.Namespace,
 	})
 	return s
+}
+
+// CommitID is the pipeline variable expression for the commit an execution runs, for actions
+// that follow the source (an approval's text, a build's environment).
+func (s *Source) CommitID() *string {
+	return jsii.String("#{" + *s.Namespace + ".CommitId}")
 }
 
 func orDefault(v *string, fallback string) *string {

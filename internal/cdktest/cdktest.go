@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -167,3 +168,21 @@ func Obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLi
 
 // Arr matches an array that contains the given items, in order.
 func Arr(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
+
+// Main runs a package's tests and closes jsii after them; call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// Count returns how many resources of each type the stack synthesizes, for Examples to print.
+func Count(stack awscdk.Stack, types ...string) string {
+	t := assertions.Template_FromStack(stack, nil)
+	var out []string
+	for _, typ := range types {
+		n := len(*t.FindResources(jsii.String(typ), nil))
+		out = append(out, fmt.Sprintf("%s: %d", typ, n))
+	}
+	return strings.Join(out, "\n")
+}

@@ -79,7 +79,8 @@ func NewLogBucket(scope constructs.Construct, id string) awss3.Bucket {
 // and the KMS actions S3 needs for SSE-KMS.
 var ArtifactGrants = []string{
 	"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
-	"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", `/^Resource::<.+\.Arn>\/\*$/g`,
+	"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
+	`/^Resource::(<.+\.Arn>|arn:<AWS::Partition>:s3:::[^\/<>*]+)\/\*$/g`,
 }
 
 // SuppressPolicies suppresses rule with appliesTo on every IAM policy below scope, including the

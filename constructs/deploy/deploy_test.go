@@ -1,0 +1,70 @@
+package deploy_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/pipekit/cdk-pipeline/constructs/deploy"
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+// Example_fleet creates three instances behind a load balancer, updated half at a time, and rolled
+// back when a release fails, is stopped, or trips the fleet's alarms.
+func Example_fleet() {
+	stack := cdktest.NewStack("Example")
+	fleet := deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{
+		Size:             jsii.Number(3),
+		InstanceType:     awsec2.NewInstanceType(jsii.String("t3.small")),
+		DeploymentConfig: awscodedeploy.ServerDeploymentConfig_HALF_AT_A_TIME(),
+	})
+	fmt.Println(len(fleet.Alarms), "alarms")
+	fmt.Println(cdktest.Count(stack, "AWS::AutoScaling::AutoScalingGroup", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::CodeDeploy::DeploymentGroup"))
+	// Output:
+	// 2 alarms
+	// AWS::AutoScaling::AutoScalingGroup: 1
+	// AWS::ElasticLoadBalancingV2::LoadBalancer: 1
+	// AWS::CodeDeploy::DeploymentGroup: 1
+}
+
+// Example_instances releases to existing instances tagged Environment=staging; attach
+// InstancePolicy to their role.
+func Example_instances() {
+	stack := cdktest.NewStack("Example")
+	in := deploy.NewInstances(stack, jsii.String("Staging"), &deploy.InstancesProps{TagKey: jsii.String("Environment"), TagValue: jsii.String("staging")})
+	fmt.Println(in.URL() == nil)
+	// Output: true
+}
+
+func TestFleetOnItsOwnIsNagClean(t *testing.T) {
+	stack := cdktest.NewStack("Test")
+	// An existing VPC, as a team that has one would pass it.
+	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{NatGateways: jsii.Number(0), MaxAzs: jsii.Number(2),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC}}})
+	vpc.AddFlowLog(jsii.String("FlowLog"), nil)
+	deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{Vpc: vpc})
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Count(t, "AWS::EC2::VPC", 1)
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"DeploymentConfigName": "CodeDeployDefault.OneAtATime"})
+}
+
+func TestConfigNames(t *testing.T) {
+	for name, want := range map[string]string{"OneAtATime": "CodeDeployDefault.OneAtATime", "HalfAtATime": "CodeDeployDefault.HalfAtATime", "AllAtOnce": "CodeDeployDefault.AllAtOnce"} {
+		assert.Equal(t, want, *deploy.Config(name).DeploymentConfigName())
+	}
+	assert.Panics(t, func() { deploy.Config("TwoAtATime") })
+}
+
+func TestBeanstalkNeedsBothNames(t *testing.T) {
+	assert.Panics(t, func() {
+		deploy.NewBeanstalk(cdktest.NewStack("B"), jsii.String("B"), &deploy.BeanstalkProps{Application: jsii.String("app")})
+	})
+	assert.Panics(t, func() { deploy.NewBeanstalk(cdktest.NewStack("B"), jsii.String("B"), nil) })
+}
