@@ -33,9 +33,7 @@ func TestMain(m *testing.M) {
 func TestDefaultApp(t *testing.T) {
 	app := cdktest.NewApp()
 	require.NoError(t, newApp(app))
-	stacks := *app.Node().Children()
-	require.Len(t, stacks, 1)
-	stack := awscdk.Stack_Of(stacks[0])
+	stack := appStack(app)
 	assert.Equal(t, StackName, *stack.StackName())
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
@@ -47,6 +45,15 @@ func TestDefaultApp(t *testing.T) {
 }
 
 // runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top.
+// appStack is the one stack of the app.
+func appStack(app awscdk.App) awscdk.Stack {
+	children := *app.Node().Children()
+	if len(children) != 1 {
+		panic("the app must have exactly one stack")
+	}
+	return awscdk.Stack_Of(children[0])
+}
+
 func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, outdir string) {
 	t.Helper()
 	context := cdktest.Context()

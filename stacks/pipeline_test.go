@@ -136,7 +136,7 @@ func TestDefaultBuild(t *testing.T) {
 		"Cache":            obj{"Type": "S3", "Location": any_()},
 	})
 	s.Has(t, "AWS::CodeBuild::ReportGroup", obj{"Type": "TEST"})
-	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 30.0})
+	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 365.0, "KmsKeyId": any_()})
 	// The buildspec names its report group through the variable the project sets.
 	spec, err := os.ReadFile("../sample-app/buildspec.yml")
 	require.NoError(t, err)
@@ -160,13 +160,19 @@ func TestArtifactStore(t *testing.T) {
 	for id, p := range s.Resources("AWS::S3::BucketPolicy") {
 		assert.Contains(t, toJSON(p), `"aws:SecureTransport":"false"`, id)
 	}
+	// Control Tower CT.KMS.PR.1 and CT.KMS.PR.3: rotation, and grants only for AWS services.
+	grantGuard := `{"Action":"kms:CreateGrant","Condition":{"BoolIfExists":{"aws:PrincipalIsAWSService":"false","kms:GrantIsForAWSResource":"false"}},"Effect":"Deny","Principal":{"AWS":"*"},"Resource":"*","Sid":"DenyGrantsExceptForAWSServices"}`
 	for id, k := range s.Resources("AWS::KMS::Key") {
 		assert.Equal(t, true, k["Properties"].(obj)["EnableKeyRotation"], id)
 		assert.Equal(t, "Retain", k["DeletionPolicy"], id)
+		assert.Contains(t, toJSON(k["Properties"].(obj)["KeyPolicy"]), grantGuard, id)
 	}
+	// CT.S3.PR.4: object events reach EventBridge, without a custom resource.
 	for id, b := range s.Resources("AWS::S3::Bucket") {
 		assert.Equal(t, "Retain", b["DeletionPolicy"], id)
+		assert.Equal(t, obj{"EventBridgeConfiguration": obj{"EventBridgeEnabled": true}}, b["Properties"].(obj)["NotificationConfiguration"], id)
 	}
+	s.Count(t, "Custom::S3BucketNotifications", 0)
 }
 
 // TestStatefulLogicalIDs pins the ids of the resources that hold data. If this fails, a refactor

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -42,7 +43,7 @@ type Props struct {
 	// Default: 20 minutes.
 	Timeout awscdk.Duration
 	// LogRetention is how long build logs are kept.
-	// Default: awslogs.RetentionDays_ONE_MONTH.
+	// Default: awslogs.RetentionDays_ONE_YEAR, as audits commonly ask of logs.
 	LogRetention awslogs.RetentionDays
 	// CacheBucket keeps the build cache (the buildspec's cache paths) between builds.
 	// Default: no bucket; CodeBuild's local source and custom cache, which only helps builds
@@ -93,10 +94,14 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	}
 	retention := props.LogRetention
 	if retention == "" {
-		retention = awslogs.RetentionDays_ONE_MONTH
+		retention = awslogs.RetentionDays_ONE_YEAR
 	}
+	// Build output can carry anything the build printed, so it is encrypted like the artifacts.
+	// CloudWatch Logs uses the key as its regional service principal.
+	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil))
 	b.LogGroup = awslogs.NewLogGroup(b, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
+		EncryptionKey: key,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	b.ReportGroup = awscodebuild.NewReportGroup(b, jsii.String("Tests"), &awscodebuild.ReportGroupProps{

@@ -113,5 +113,6 @@ func newBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Du
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 		}},
 	})
+	secure.NotifyEventBridge(artifacts)
 	return logs, artifacts
 }

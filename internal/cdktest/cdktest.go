@@ -48,6 +48,10 @@ func Context() map[string]any {
 			if err := json.Unmarshal(b, &doc); err != nil {
 				panic(err)
 			}
+			// What the CLI adds: construct paths in metadata, and no version report (cdk.json
+			// turns it off so templates are reproducible).
+			doc.Context["aws:cdk:enable-path-metadata"] = true
+			doc.Context["aws:cdk:version-reporting"] = false
 			return doc.Context
 		}
 		parent := filepath.Dir(dir)

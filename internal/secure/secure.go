@@ -4,6 +4,7 @@ package secure
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -13,13 +14,27 @@ import (
 )
 
 // NewKey returns a customer-managed key with yearly rotation. It is retained when the stack is
-// deleted, because data it encrypted (artifacts, queued messages) may outlive the stack.
+// deleted, because data it encrypted (artifacts, queued messages) may outlive the stack. Its policy
+// denies grants except those AWS services create for their own resources (Control Tower
+// CT.KMS.PR.3), so a principal with key access cannot hand it on to another.
 func NewKey(scope constructs.Construct, id, description string) awskms.Key {
-	return awskms.NewKey(scope, jsii.String(id), &awskms.KeyProps{
+	key := awskms.NewKey(scope, jsii.String(id), &awskms.KeyProps{
 		Description:       jsii.String(description),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DenyGrantsExceptForAWSServices"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("kms:CreateGrant"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"BoolIfExists": map[string]string{
+			"kms:GrantIsForAWSResource": "false",
+			"aws:PrincipalIsAWSService": "false",
+		}},
+	}), nil)
+	return key
 }
 
 // NewDeadLetterQueue returns an encrypted queue, TLS only, that keeps messages for the SQS maximum
@@ -71,7 +86,16 @@ func NewLogBucket(scope constructs.Construct, id string) awss3.Bucket {
 		}},
 	})
 	Suppress(logs, "AwsSolutions-S1", "This is the log bucket itself; logging its own access would loop.")
+	NotifyEventBridge(logs)
 	return logs
+}
+
+// NotifyEventBridge sends the bucket's object events to EventBridge (Control Tower CT.S3.PR.4),
+// where a team can watch for unexpected deletes. It sets the CloudFormation property directly:
+// the library's EventBridgeEnabled would add a Lambda-backed custom resource for the same result.
+func NotifyEventBridge(bucket awss3.Bucket) {
+	bucket.Node().DefaultChild().(awss3.CfnBucket).AddPropertyOverride(
+		jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), true)
 }
 
 // ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
