@@ -1,0 +1,76 @@
+// Command betaprod composes the construct packages differently from the default stack: every
+// change goes to a beta fleet automatically, waits for an approver who has looked at beta, and only
+// then reaches a larger production fleet. The two fleets share one CodeDeploy application and one
+// notification feed.
+//
+// Run it with the CDK CLI from the repository root:
+//
+//	npx cdk synth --app "go run ./examples/betaprod"
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/pipekit/cdk-pipeline/constructs/approval"
+	"github.com/pipekit/cdk-pipeline/constructs/build"
+	"github.com/pipekit/cdk-pipeline/constructs/deploy"
+	"github.com/pipekit/cdk-pipeline/constructs/notification"
+	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
+	"github.com/pipekit/cdk-pipeline/constructs/source"
+)
+
+func main() {
+	app := awscdk.NewApp(nil)
+	NewStack(app, "BetaProdPipeline")
+	app.Synth(nil)
+	jsii.Close()
+}
+
+// NewStack builds the beta-then-production pipeline for the existing repository "shop".
+func NewStack(scope awscdk.App, id string) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), nil)
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+
+	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_QUEUED})
+	src := source.New(stack, jsii.String("Source"), &source.Props{RepositoryName: jsii.String("shop")})
+	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
+	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
+
+	// One application, one VPC: two deployment groups with their own fleets and alarms.
+	app := awscodedeploy.NewServerApplication(stack, jsii.String("Application"), nil)
+	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{
+		MaxAzs: jsii.Number(2), NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC}},
+		FlowLogs:            &map[string]*awsec2.FlowLogOptions{"FlowLog": {Destination: awsec2.FlowLogDestination_ToS3(p.AccessLogBucket, jsii.String("flow-logs/"), nil)}},
+	})
+	fleet := func(name string, size float64, config awscodedeploy.IServerDeploymentConfig) *deploy.Fleet {
+		return deploy.NewFleet(stack, jsii.String(name), &deploy.FleetProps{
+			Vpc: vpc, Size: jsii.Number(size), Application: app, DeploymentConfig: config,
+			ArtifactBucket: p.ArtifactBucket, ArtifactKey: p.ArtifactKey, LogBucket: p.AccessLogBucket,
+		})
+	}
+	beta := fleet("Beta", 1, awscodedeploy.ServerDeploymentConfig_ALL_AT_ONCE())
+	prod := fleet("Prod", 4, awscodedeploy.ServerDeploymentConfig_HALF_AT_A_TIME())
+
+	n := notification.New(stack, jsii.String("Notification"), &notification.Props{
+		Pipeline:         p.Pipeline,
+		DeploymentGroups: []awscodedeploy.IServerDeploymentGroup{beta.Group, prod.Group},
+	})
+	n.Subscribe("email", "releases@example.com")
+	gate := approval.New(stack, jsii.String("Approval"), &approval.Props{
+		Emails: []string{"lead@example.com"}, Key: n.Key, SourceNamespace: src.Namespace,
+		BuildURL: b.BuildURL(), ReviewURL: beta.URL(), ActionName: jsii.String("PromoteToProd"),
+	})
+
+	p.AddStage("Source", src.Action)
+	p.AddStage("Build", b.NewAction(src.Output, built))
+	p.AddStage("Beta", beta.NewAction("DeployBeta", built))
+	p.AddStage("Approve", gate.Action)
+	p.AddStage("Prod", prod.NewAction("DeployProd", built))
+	return stack
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+// TestBetaThenProd keeps the public API honest: this program must compile, synthesize clean, and
+// keep its shape.
+func TestBetaThenProd(t *testing.T) {
+	s := cdktest.Synth(t, NewStack(cdktest.NewApp(), "BetaProd"))
+	assert.Empty(t, s.NagErrors)
+	var stages []string
+	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
+		stages = append(stages, st.(map[string]any)["Name"].(string))
+	}
+	assert.Equal(t, []string{"Source", "Build", "Beta", "Approve", "Prod"}, stages)
+	s.Count(t, "AWS::CodeDeploy::Application", 1)
+	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 2)
+	s.Count(t, "AWS::EC2::VPC", 1)
+	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 2)
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", map[string]any{"MinSize": "4", "MaxSize": "4"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
+	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"ExecutionMode": "QUEUED"})
+}
