@@ -75,7 +75,7 @@ func TestDeploymentFeed(t *testing.T) {
 
 func TestDeadLetterQueuesAreEncrypted(t *testing.T) {
 	s := synth(t, "default")
-	s.Count(t, "AWS::SQS::Queue", 2)
+	s.Count(t, "AWS::SQS::Queue", 3) // rule targets, machine subscriptions, pull request checks
 	for id, q := range s.Resources("AWS::SQS::Queue") {
 		props := q["Properties"].(obj)
 		assert.Equal(t, true, props["SqsManagedSseEnabled"], id)

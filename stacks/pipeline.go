@@ -20,6 +20,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/constructs/operators"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
+	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
@@ -94,6 +95,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		a.GrantApprove(ops.Group, p.Pipeline, approveStage)
 	}
 	p.AddStage("Deploy", target.NewAction("Deploy", built))
+	if s.PullRequestChecks {
+		pullrequest.New(stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
+			Repository: src.Repository, Branch: jsii.String(s.Branch), EncryptionKey: p.ArtifactKey,
+		})
+	}
 
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")

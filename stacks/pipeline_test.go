@@ -42,6 +42,7 @@ var configurations = map[string]func(*settings.Settings){
 		s.DeployTarget, s.InstanceTag, s.DeploymentConfig = settings.Instances, settings.Tag{Key: "Env", Value: "prod"}, "AllAtOnce"
 		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []string{"FAILED"}, "QUEUED", false
 		s.OperatorUsers = []string{"alice", "bob"}
+		s.PullRequestChecks = false
 		s.Notifications = []settings.Subscriber{
 			{Protocol: "email", Endpoint: "ops@example.com"},
 			{Protocol: "email-json", Endpoint: "robot@example.com"},
@@ -183,7 +184,7 @@ func TestStatefulLogicalIDs(t *testing.T) {
 	assert.Equal(t, []string{"SourceRepository74575110"}, s.LogicalIDs("AWS::CodeCommit::Repository"))
 	assert.Equal(t, []string{"PipelineAccessLogs3A10AC0B", "PipelineArtifactBucket5F943F51"}, s.LogicalIDs("AWS::S3::Bucket"))
 	assert.Equal(t, []string{"NotificationKeyBC4C5BE7", "PipelineArtifactKeyFFEED257"}, s.LogicalIDs("AWS::KMS::Key"))
-	assert.Equal(t, []string{"BuildLogs04E75593"}, s.LogicalIDs("AWS::Logs::LogGroup"))
+	assert.Subset(t, s.LogicalIDs("AWS::Logs::LogGroup"), []string{"BuildLogs04E75593", "PullRequestChecksLogs59ED8E63"})
 }
 
 // absent asserts that text appears nowhere in the template, without printing the template.
@@ -310,6 +311,39 @@ func TestBeanstalkTarget(t *testing.T) {
 	}))}))})
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 0)
 	s.Count(t, "AWS::EC2::VPC", 0)
-	// No CodeDeploy feed without deployment groups: only the source trigger and the pipeline feed.
-	s.Count(t, "AWS::Events::Rule", 2)
+	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed and the
+	// pull request checks.
+	s.Count(t, "AWS::Events::Rule", 3)
+}
+
+func TestPullRequestChecks(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::CodeBuild::Project", obj{
+		"Source":        obj_(obj{"Type": "CODECOMMIT"}),
+		"Environment":   obj_(obj{"PrivilegedMode": false}),
+		"EncryptionKey": any_(),
+		"LogsConfig":    obj{"CloudWatchLogs": obj_(obj{"Status": "ENABLED"})},
+	})
+	s.Has(t, "AWS::Events::Rule", obj{
+		"EventPattern": obj_(obj{"source": []any{"aws.codecommit"}, "detail": obj{"event": []any{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}}),
+		"Targets": []any{obj_(obj{
+			"InputTransformer": obj_(obj{"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"sourceVersion":<detail-sourceCommit>`))}),
+			"DeadLetterConfig": any_(), "RetryPolicy": any_(),
+		})},
+	})
+	var prPolicy string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "PullRequestChecksProjectRole") {
+			prPolicy = toJSON(p)
+		}
+	}
+	for _, want := range []string{"codecommit:GitPull", "codecommit:PostCommentForPullRequest", "codecommit:UpdatePullRequestApprovalState"} {
+		assert.Contains(t, prPolicy, want)
+	}
+	for _, never := range []string{"codecommit:GitPush", "codecommit:MergePullRequest", "codepipeline:", "s3:PutObject"} {
+		assert.NotContains(t, prPolicy, never, "the check may read, comment and approve, nothing else")
+	}
+	assert.Len(t, s.Resources("Custom::AWS"), 2, "the approval rule template and its association")
+	absent(t, synth(t, "instances"), "pullRequestCreated", "pullRequestChecks=false")
+	assert.True(t, strings.Contains(s.Text(), `refs/heads/main`), "the template protects the pipeline's branch")
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -96,14 +95,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	if retention == "" {
 		retention = awslogs.RetentionDays_ONE_YEAR
 	}
-	// Build output can carry anything the build printed, so it is encrypted like the artifacts.
-	// CloudWatch Logs uses the key as its regional service principal.
-	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil))
-	b.LogGroup = awslogs.NewLogGroup(b, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     retention,
-		EncryptionKey: key,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	b.LogGroup = secure.NewLogGroup(b, "Logs", key, retention)
 	b.ReportGroup = awscodebuild.NewReportGroup(b, jsii.String("Tests"), &awscodebuild.ReportGroupProps{
 		Type: awscodebuild.ReportGroupType_TEST,
 		// Reports are derived from the source and rebuilt by any run; keep no orphans behind.

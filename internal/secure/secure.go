@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -124,4 +125,15 @@ func (p *policySuppressor) Visit(node constructs.IConstruct) {
 	if r, ok := node.(awscdk.CfnResource); ok && *r.CfnResourceType() == "AWS::IAM::Policy" {
 		Suppress(node, p.rule, p.reason, p.appliesTo...)
 	}
+}
+
+// NewLogGroup returns a retained log group encrypted with key, for build output, which can carry
+// anything a build printed. CloudWatch Logs uses the key as its regional service principal.
+func NewLogGroup(scope constructs.Construct, id string, key awskms.IKey, retention awslogs.RetentionDays) awslogs.LogGroup {
+	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil))
+	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
+		Retention:     retention,
+		EncryptionKey: key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
 }

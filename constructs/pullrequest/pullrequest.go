@@ -1,0 +1,203 @@
+// Package pullrequest checks every pull request to a CodeCommit repository before it merges: when a
+// pull request is opened or updated, EventBridge starts a CodeBuild run of the tests on its source
+// commit, and the run comments pass or fail, with a link to its logs, on the pull request and
+// approves it or revokes its approval. An approval rule template on the repository then requires
+// that approval to merge into the protected branch.
+package pullrequest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// Props configures a Check. Repository is required.
+type Props struct {
+	// Repository is the repository whose pull requests are checked.
+	// Default: none; required.
+	Repository awscodecommit.IRepository
+	// Branch is the protected branch: merging into it needs a passing check.
+	// Default: "main".
+	Branch *string
+	// Commands run the checks in the repository's root; any failure fails the check.
+	// Default: go vet ./... and go test ./....
+	Commands []string
+	// EncryptionKey encrypts the check's logs and output.
+	// Default: a new customer-managed key with rotation on.
+	EncryptionKey awskms.IKey
+	// BuildImage is the managed image the checks run in.
+	// Default: awscodebuild.LinuxBuildImage_STANDARD_7_0().
+	BuildImage awscodebuild.IBuildImage
+}
+
+// Check is the pull-request build, the rule that starts it, and the approval rule template.
+type Check struct {
+	constructs.Construct
+	// Project runs the checks.
+	Project awscodebuild.Project
+	// Rule starts Project on pull request events.
+	Rule awsevents.Rule
+	// TemplateNames name the approval rule templates associated with the repository, one for each
+	// protected branch.
+	TemplateNames []*string
+	repo          awscodecommit.IRepository
+}
+
+// New creates a Check. It panics without a repository.
+func New(scope constructs.Construct, id *string, props *Props) *Check {
+	if props == nil || props.Repository == nil {
+		panic("pullrequest: New needs a Repository")
+	}
+	c := &Check{repo: props.Repository}
+	constructs.NewConstruct_Override(c, scope, id)
+	branch, commands, key, image := "main", props.Commands, props.EncryptionKey, props.BuildImage
+	if props.Branch != nil {
+		branch = *props.Branch
+	}
+	if len(commands) == 0 {
+		commands = []string{"go vet ./...", "go test ./..."}
+	}
+	if key == nil {
+		key = secure.NewKey(c, "Key", "Encrypts pull request check logs.")
+	}
+	if image == nil {
+		image = awscodebuild.LinuxBuildImage_STANDARD_7_0()
+	}
+	repo := props.Repository
+	c.Project = awscodebuild.NewProject(c, jsii.String("Project"), &awscodebuild.ProjectProps{
+		Description:   jsii.String("Runs the checks of a pull request and reports on it."),
+		Source:        awscodebuild.Source_CodeCommit(&awscodebuild.CodeCommitSourceProps{Repository: repo}),
+		BuildSpec:     awscodebuild.BuildSpec_FromObject(buildspec(commands)),
+		Environment:   &awscodebuild.BuildEnvironment{BuildImage: image, ComputeType: awscodebuild.ComputeType_SMALL, Privileged: jsii.Bool(false)},
+		EncryptionKey: key,
+		Timeout:       awscdk.Duration_Minutes(jsii.Number(20)),
+		Logging: &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{
+			LogGroup: secure.NewLogGroup(c, "Logs", key, awslogs.RetentionDays_ONE_YEAR),
+		}},
+		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+			"REPOSITORY_NAME": {Value: repo.RepositoryName()},
+		},
+	})
+	// Read the repository (the source grant), comment, and approve: nothing else.
+	repo.Grant(c.Project, jsii.String("codecommit:GetPullRequest"), jsii.String("codecommit:PostCommentForPullRequest"), jsii.String("codecommit:UpdatePullRequestApprovalState"))
+	secure.SuppressPolicies(c.Project, "AwsSolutions-IAM5",
+		"The library scopes the check's role to its own log streams and report groups (named after the project) and to its key.",
+		`/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws\/codebuild\/<.+>:\*$/g`,
+		`/^Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group\/<.+>-\*$/g`,
+		"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
+
+	field := func(path string) *string { return awsevents.EventField_FromPath(jsii.String(path)) }
+	variable := func(name string, value *string) map[string]any {
+		return map[string]any{"name": name, "value": value, "type": "PLAINTEXT"}
+	}
+	c.Rule = repo.OnPullRequestStateChange(jsii.String("PullRequestChecks"), &awsevents.OnEventOptions{
+		Description:  jsii.String("Checks pull requests when they are opened or updated."),
+		EventPattern: &awsevents.EventPattern{Detail: &map[string]any{"event": []string{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}},
+		Target: awseventstargets.NewCodeBuildProject(c.Project, &awseventstargets.CodeBuildProjectProps{
+			Event: awsevents.RuleTargetInput_FromObject(map[string]any{
+				"sourceVersion": field("$.detail.sourceCommit"),
+				"environmentVariablesOverride": []any{
+					variable("PULL_REQUEST_ID", field("$.detail.pullRequestId")),
+					variable("SOURCE_COMMIT", field("$.detail.sourceCommit")),
+					variable("DESTINATION_COMMIT", field("$.detail.destinationCommit")),
+					variable("REVISION_ID", field("$.detail.revisionId")),
+				},
+			}),
+			DeadLetterQueue: secure.NewDeadLetterQueue(c, "DeadLetters"),
+			RetryAttempts:   jsii.Number(185),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+		}),
+	})
+	c.ProtectBranch(branch)
+	return c
+}
+
+// ProtectBranch requires a passing check to merge into branch: it creates an approval rule
+// template that only the check's role can satisfy, and associates it with the repository.
+// CloudFormation has no resource for approval rule templates, so the library's AwsCustomResource
+// calls the CodeCommit API.
+func (c *Check) ProtectBranch(branch string) {
+	stack, repo := awscdk.Stack_Of(c), c.repo
+	// The first branch's ids carry no suffix: they were the construct's only ids, and ids are API.
+	suffix := ""
+	if len(c.TemplateNames) > 0 {
+		suffix = "-" + branch
+	}
+	scope := constructs.NewConstruct(c, jsii.String("ApprovalRule"+suffix))
+	name := awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(100)})
+	c.TemplateNames = append(c.TemplateNames, name)
+	content := stack.ToJsonString(map[string]any{
+		"Version":               "2018-11-08",
+		"DestinationReferences": []string{"refs/heads/" + branch},
+		"Statements": []any{map[string]any{
+			"Type":                    "Approvers",
+			"NumberOfApprovalsNeeded": 1,
+			// CodeBuild runs as this role; its sessions are the only approvers that count.
+			"ApprovalPoolMembers": []string{fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID(), *c.Project.Role().RoleName())},
+		}},
+	}, nil)
+	call := func(action string, params map[string]any) *customresources.AwsSdkCall {
+		return &customresources.AwsSdkCall{Service: jsii.String("CodeCommit"), Action: jsii.String(action), Parameters: params,
+			PhysicalResourceId: customresources.PhysicalResourceId_Of(name)}
+	}
+	template := customresources.NewAwsCustomResource(scope, jsii.String("Template"), &customresources.AwsCustomResourceProps{
+		OnCreate: call("createApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name, "approvalRuleTemplateContent": content,
+			"approvalRuleTemplateDescription": "A passing pull request check is required to merge."}),
+		OnUpdate: call("updateApprovalRuleTemplateContent", map[string]any{"approvalRuleTemplateName": name, "newRuleContent": content}),
+		OnDelete: call("deleteApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name}),
+		// Approval rule templates have no ARN: IAM accepts only "*" for these actions.
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("codecommit:CreateApprovalRuleTemplate", "codecommit:UpdateApprovalRuleTemplateContent", "codecommit:DeleteApprovalRuleTemplate"),
+			Resources: jsii.Strings("*"),
+		})}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+	secure.Suppress(template, "AwsSolutions-IAM5", "CodeCommit approval rule templates have no ARN, so IAM accepts only \"*\" for creating, updating and deleting them.", "Resource::*")
+	association := customresources.NewAwsCustomResource(scope, jsii.String("Association"), &customresources.AwsCustomResourceProps{
+		OnCreate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}),
+		OnDelete: call("disassociateApprovalRuleTemplateFromRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}),
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("codecommit:AssociateApprovalRuleTemplateWithRepository", "codecommit:DisassociateApprovalRuleTemplateFromRepository"),
+			Resources: jsii.Strings(*repo.RepositoryArn()),
+		})}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+	association.Node().AddDependency(template)
+	// The library runs every AwsCustomResource of a stack in one singleton function.
+	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
+		secure.Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+		secure.Suppress(provider, "AwsSolutions-L1", "The library pins the custom resource function's Node.js runtime to one it has tested with its bundled SDK.")
+	}
+}
+
+// buildspec runs the checks, then reports on the pull request whatever their result.
+func buildspec(commands []string) *map[string]any {
+	report := strings.Join([]string{
+		`if [ "${CODEBUILD_BUILD_SUCCEEDING}" = "1" ]; then verdict="passed"; state="APPROVE"; else verdict="failed"; state="REVOKE"; fi`,
+		`aws codecommit post-comment-for-pull-request --pull-request-id "$PULL_REQUEST_ID" --repository-name "$REPOSITORY_NAME" --before-commit-id "$DESTINATION_COMMIT" --after-commit-id "$SOURCE_COMMIT" --content "Checks ${verdict} for ${SOURCE_COMMIT:0:8}: ${CODEBUILD_BUILD_URL}"`,
+		// Revoking an approval that was never given fails; that is not the check's failure.
+		`aws codecommit update-pull-request-approval-state --pull-request-id "$PULL_REQUEST_ID" --revision-id "$REVISION_ID" --approval-state "$state" || [ "$state" = "REVOKE" ]`,
+	}, "\n")
+	return &map[string]any{
+		"version": "0.2",
+		"env":     map[string]any{"shell": "bash"},
+		"phases": map[string]any{
+			"build":      map[string]any{"commands": commands},
+			"post_build": map[string]any{"commands": []string{report}},
+		},
+	}
+}
