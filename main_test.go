@@ -39,7 +39,7 @@ func TestDefaultApp(t *testing.T) {
 	assert.Empty(t, s.NagErrors)
 	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"PipelineType": "V2"})
 	s.Has(t, "AWS::CodeCommit::Repository", map[string]any{"RepositoryName": "sample-app", "Code": map[string]any{"BranchName": "main", "S3": map[string]any{"Bucket": map[string]any{"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "Key": assertions.Match_AnyValue()}}})
-	s.Count(t, "AWS::CodeBuild::Project", 1)
+	s.Count(t, "AWS::CodeBuild::Project", 2) // the build and the pull request checks
 	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 1)
 	assert.True(t, *stack.TerminationProtection())
 }
