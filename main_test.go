@@ -20,8 +20,12 @@ import (
 // TestMain doubles as the app: with RUN_AS_APP set, the test binary runs main, so tests can watch
 // the exit code and output that `cdk synth` would show a user.
 func TestMain(m *testing.M) {
-	if os.Getenv("RUN_AS_APP") == "1" {
+	switch os.Getenv("RUN_AS_APP") {
+	case "1", "default":
 		main()
+		os.Exit(0)
+	case "floor":
+		floorApp()
 		os.Exit(0)
 	}
 	code := m.Run()
