@@ -2,6 +2,8 @@ package stacks_test
 
 import (
 	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"strings"
 	"testing"
 
@@ -55,6 +57,11 @@ var configurations = map[string]func(*settings.Settings){
 			{Protocol: "sms", Endpoint: "+14155550100"},
 		}
 	},
+	// The defaults in a known account and region, as cdk deploy with credentials synthesizes them:
+	// ARNs become literals, which every suppression must still match.
+	"regional": func(s *settings.Settings) {
+		s.Notifications = []settings.Subscriber{{Protocol: "lambda", Endpoint: "arn:aws:lambda:eu-west-1:123456789012:function:notify"}}
+	},
 	// Elastic Beanstalk, with approvers to tell.
 	"beanstalk": func(s *settings.Settings) {
 		s.DeployTarget, s.BeanstalkApplication, s.BeanstalkEnvironment = settings.Beanstalk, "tutorial", "tutorial-env"
@@ -71,7 +78,11 @@ func synth(t *testing.T, name string) *cdktest.Synthesized {
 	s := settings.Defaults()
 	configurations[name](&s)
 	require.NoError(t, s.Validate())
-	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", &stacks.Props{Settings: s, SeedDirectory: "../sample-app"})
+	props := &stacks.Props{Settings: s, SeedDirectory: "../sample-app"}
+	if name == "regional" {
+		props.Env = &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}
+	}
+	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", props)
 	synthesized[name] = cdktest.Synth(t, stack)
 	return synthesized[name]
 }
@@ -346,4 +357,10 @@ func TestPullRequestChecks(t *testing.T) {
 	assert.Len(t, s.Resources("Custom::AWS"), 2, "the approval rule template and its association")
 	absent(t, synth(t, "instances"), "pullRequestCreated", "pullRequestChecks=false")
 	assert.True(t, strings.Contains(s.Text(), `refs/heads/main`), "the template protects the pipeline's branch")
+}
+
+func TestRegionalStackLogsItsLoadBalancer(t *testing.T) {
+	s := synth(t, "regional")
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", obj{"LoadBalancerAttributes": arr(obj{"Key": "access_logs.s3.enabled", "Value": "true"})})
+	absent(t, s, "AwsSolutions-ELB2", "no ELB2 suppression once the region is known")
 }

@@ -134,8 +134,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	b.ReportGroup.GrantWrite(b.Project)
 	secure.SuppressPolicies(b.Project, "AwsSolutions-IAM5",
 		"The library scopes the build role to its artifact bucket and key, its own log streams (log-group:...:*), and the report groups named after the project (report-group/<project>-*).",
-		append([]string{`/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws\/codebuild\/<.+>:\*$/g`,
-			`/^Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group\/<.+>-\*$/g`}, secure.ArtifactGrants...)...)
+		append(secure.CodeBuildOwnGrants, secure.ArtifactGrants...)...)
 	return b
 }
 

@@ -45,7 +45,7 @@ func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps)
 	})
 	secure.Suppress(b.ActionRole, "AwsSolutions-IAM4",
 		"The library's Elastic Beanstalk action attaches AdministratorAccess-AWSElasticBeanstalk: a Beanstalk deployment drives CloudFormation, EC2 and Auto Scaling for the environment, which no narrower AWS policy covers.",
-		"Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess-AWSElasticBeanstalk")
+		secure.AWSManagedPolicy("AdministratorAccess-AWSElasticBeanstalk"))
 	secure.SuppressPolicies(b.ActionRole, "AwsSolutions-IAM5",
 		"The library grants the action read access to the pipeline's artifact bucket and key only; the wildcards are the artifact object keys chosen at run time.",
 		secure.ArtifactGrants...)

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
@@ -53,6 +55,22 @@ func TestFleetOnItsOwnIsNagClean(t *testing.T) {
 	assert.Empty(t, s.NagErrors)
 	s.Count(t, "AWS::EC2::VPC", 1)
 	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"DeploymentConfigName": "CodeDeployDefault.OneAtATime"})
+}
+
+// TestFleetWithARegionLogsItsLoadBalancer: with a known region (cdk deploy with credentials), the
+// load balancer logs to the log bucket, and no ELB2 suppression is recorded.
+func TestFleetWithARegionLogsItsLoadBalancer(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(), jsii.String("Regional"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
+	})
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{"LoadBalancerAttributes": cdktest.Arr(
+		map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
+	)})
+	assert.NotContains(t, s.Text(), "AwsSolutions-ELB2")
 }
 
 func TestConfigNames(t *testing.T) {

@@ -90,7 +90,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		// template do.
 		if provider := awscdk.Stack_Of(f).Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider")); provider != nil {
 			secure.Suppress(provider, "AwsSolutions-IAM4", "The library's provider for closing the VPC's default security group logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+				secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
 		}
 		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
 			Destination: awsec2.FlowLogDestination_ToS3(logs, jsii.String("flow-logs/"), nil),
@@ -104,7 +104,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore"))},
 	})
 	secure.Suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is AWS's minimal policy for Session Manager, which replaces SSH and port 22.",
-		"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore")
+		secure.AWSManagedPolicy("AmazonSSMManagedInstanceCore"))
 	grantArtifacts(role, props.ArtifactBucket, props.ArtifactKey)
 
 	instanceType := props.InstanceType

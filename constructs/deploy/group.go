@@ -27,7 +27,7 @@ func newGroup(scope constructs.Construct, app awscodedeploy.IServerApplication, 
 	props.DeploymentConfig = config
 	group := awscodedeploy.NewServerDeploymentGroup(scope, jsii.String("DeploymentGroup"), props)
 	secure.Suppress(group, "AwsSolutions-IAM4", "AWSCodeDeployRole is the service role AWS defines for CodeDeploy on EC2 and Auto Scaling; the library attaches it and CodeDeploy needs all of it to manage the group.",
-		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRole")
+		secure.AWSManagedPolicy("service-role/AWSCodeDeployRole"))
 	return group
 }
 
@@ -42,7 +42,7 @@ func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
 	secure.SuppressPolicies(role, "AwsSolutions-IAM5",
 		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only, and the agent installer from AWS's regional aws-codedeploy bucket.",
 		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
-		`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:<AWS::Partition>:s3:::aws-codedeploy-<AWS::Region>\/latest\/\*$/g`)
+		`/^Resource::<.+\.Arn>\/\*$/g`, secure.CodeDeployAgentInstaller)
 }
 
 func toAlarmRefs(alarms []awscloudwatch.IAlarm) *[]interfacesawscloudwatch.IAlarmRef {

@@ -95,9 +95,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	repo.Grant(c.Project, jsii.String("codecommit:GetPullRequest"), jsii.String("codecommit:PostCommentForPullRequest"), jsii.String("codecommit:UpdatePullRequestApprovalState"))
 	secure.SuppressPolicies(c.Project, "AwsSolutions-IAM5",
 		"The library scopes the check's role to its own log streams and report groups (named after the project) and to its key.",
-		`/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws\/codebuild\/<.+>:\*$/g`,
-		`/^Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group\/<.+>-\*$/g`,
-		"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
+		append(secure.CodeBuildOwnGrants, "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")...)
 
 	field := func(path string) *string { return awsevents.EventField_FromPath(jsii.String(path)) }
 	variable := func(name string, value *string) map[string]any {
@@ -179,7 +177,7 @@ func (c *Check) ProtectBranch(branch string) {
 	// The library runs every AwsCustomResource of a stack in one singleton function.
 	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
 		secure.Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+			secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
 		secure.Suppress(provider, "AwsSolutions-L1", "The library pins the custom resource function's Node.js runtime to one it has tested with its bundled SDK.")
 	}
 }

@@ -3,6 +3,9 @@
 package secure
 
 import (
+	"regexp"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -105,8 +108,35 @@ func NotifyEventBridge(bucket awss3.Bucket) {
 var ArtifactGrants = []string{
 	"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
 	"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
-	`/^Resource::(<.+\.Arn>|arn:<AWS::Partition>:s3:::[^\/<>*]+)\/\*$/g`,
+	`/^Resource::(<.+\.Arn>|arn:` + partition + `:s3:::[^\/<>*]+)\/\*$/g`,
 }
+
+// cdk-nag reports ARNs with <AWS::Partition>, <AWS::Region> and <AWS::AccountId> in an
+// environment-agnostic stack, and with their values in a stack whose environment is known (as
+// under cdk deploy with credentials). Every pattern here must match both.
+const (
+	partition = `(<AWS::Partition>|aws[a-z-]*)`
+	region    = `(<AWS::Region>|[a-z]{2}(-[a-z]+)+-[0-9])`
+	account   = `(<AWS::AccountId>|[0-9]{12})`
+)
+
+// AWSManagedPolicy is the appliesTo entry for an AWS managed policy, such as
+// "service-role/AWSCodeDeployRole".
+func AWSManagedPolicy(name string) string {
+	return `/^Policy::arn:` + partition + `:iam::aws:policy\/` + strings.ReplaceAll(regexp.QuoteMeta(name), "/", `\/`) + `$/g`
+}
+
+// CodeBuildOwnGrants are the appliesTo entries for what the library grants every CodeBuild
+// project: its own log streams (log-group:/aws/codebuild/<project>:*) and the report groups named
+// after it (report-group/<project>-*).
+var CodeBuildOwnGrants = []string{
+	`/^Resource::arn:` + partition + `:logs:` + region + `:` + account + `:log-group:\/aws\/codebuild\/<.+>:\*$/g`,
+	`/^Resource::arn:` + partition + `:codebuild:` + region + `:` + account + `:report-group\/<.+>-\*$/g`,
+}
+
+// CodeDeployAgentInstaller is the appliesTo entry for the agent installer in AWS's regional
+// aws-codedeploy bucket, which the library grants instances it installs the agent on.
+var CodeDeployAgentInstaller = `/^Resource::arn:` + partition + `:s3:::aws-codedeploy-` + region + `\/latest\/\*$/g`
 
 // SuppressPolicies suppresses rule with appliesTo on every IAM policy below scope, including the
 // policies the library adds later (a pipeline's action roles appear when its stages are added).
