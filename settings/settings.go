@@ -30,7 +30,9 @@ type Subscriber struct {
 
 // Tag is an EC2 tag that selects existing instances.
 type Tag struct {
-	Key   string
+	// Key is the tag's key, such as Environment.
+	Key string
+	// Value is the tag's value, such as prod.
 	Value string
 }
 

@@ -21,6 +21,26 @@ type Target interface {
 	DeploymentGroup() awscodedeploy.IServerDeploymentGroup
 }
 
+// Existing is a Target for an existing CodeDeploy deployment group, for example one imported with
+// awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes; url may be nil. The
+// group keeps its own rollback and alarm configuration.
+func Existing(group awscodedeploy.IServerDeploymentGroup, url *string) Target {
+	return existing{group: group, url: url}
+}
+
+type existing struct {
+	group awscodedeploy.IServerDeploymentGroup
+	url   *string
+}
+
+func (e existing) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
+	return newServerAction(name, input, e.group)
+}
+
+func (e existing) URL() *string { return e.url }
+
+func (e existing) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return e.group }
+
 // Config returns the CodeDeploy deployment configuration with the settings name OneAtATime,
 // HalfAtATime or AllAtOnce. It panics on any other name, which settings validation rejects first.
 func Config(name string) awscodedeploy.IServerDeploymentConfig {

@@ -44,6 +44,18 @@ func Example_instances() {
 	// Output: true
 }
 
+// Example_existing releases with a deployment group that another stack or team owns.
+func Example_existing() {
+	stack := cdktest.NewStack("Example")
+	app := awscodedeploy.ServerApplication_FromServerApplicationName(stack, jsii.String("App"), jsii.String("shop"))
+	group := awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes(stack, jsii.String("Group"), &awscodedeploy.ServerDeploymentGroupAttributes{
+		Application: app, DeploymentGroupName: jsii.String("shop-prod"),
+	})
+	target := deploy.Existing(group, jsii.String("https://shop.example.com"))
+	fmt.Println(*target.URL(), *target.DeploymentGroup().DeploymentGroupName())
+	// Output: https://shop.example.com shop-prod
+}
+
 func TestFleetOnItsOwnIsNagClean(t *testing.T) {
 	stack := cdktest.NewStack("Test")
 	// An existing VPC, as a team that has one would pass it.

@@ -56,11 +56,16 @@ type FleetProps struct {
 // by a CodeDeploy deployment group that takes each instance out of traffic while it is updated.
 type Fleet struct {
 	constructs.Construct
-	Vpc              awsec2.IVpc
+	// Vpc is where the fleet runs: FleetProps.Vpc or the new one.
+	Vpc awsec2.IVpc
+	// AutoScalingGroup keeps Size instances running.
 	AutoScalingGroup awsautoscaling.AutoScalingGroup
-	LoadBalancer     awselasticloadbalancingv2.ApplicationLoadBalancer
-	TargetGroup      awselasticloadbalancingv2.ApplicationTargetGroup
-	Group            awscodedeploy.ServerDeploymentGroup
+	// LoadBalancer is the application's public endpoint.
+	LoadBalancer awselasticloadbalancingv2.ApplicationLoadBalancer
+	// TargetGroup holds the instances; CodeDeploy takes each out of it while updating it.
+	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// Group is the CodeDeploy deployment group.
+	Group awscodedeploy.ServerDeploymentGroup
 	// Alarms stop and roll back a deployment while they fire.
 	Alarms []awscloudwatch.Alarm
 }

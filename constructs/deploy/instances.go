@@ -27,16 +27,19 @@ type InstancesProps struct {
 	// Alarms stop and roll back a deployment while they fire.
 	// Default: none; a deployment still rolls back when it fails or is stopped.
 	Alarms []awscloudwatch.IAlarm
-	// ArtifactBucket and ArtifactKey are what InstancePolicy lets the instances read and decrypt.
+	// ArtifactBucket is what InstancePolicy lets the instances read.
 	// Default: none.
 	ArtifactBucket awss3.IBucket
-	ArtifactKey    awskms.IKey
+	// ArtifactKey is what InstancePolicy lets the instances decrypt with.
+	// Default: none.
+	ArtifactKey awskms.IKey
 }
 
 // Instances releases to existing EC2 instances chosen by tag. The instances' role must carry
 // InstancePolicy, and the instances must run the CodeDeploy agent.
 type Instances struct {
 	constructs.Construct
+	// Group is the CodeDeploy deployment group of the tagged instances.
 	Group awscodedeploy.ServerDeploymentGroup
 	// InstancePolicy lets the instances read and decrypt the pipeline's artifacts; attach it to
 	// their role.

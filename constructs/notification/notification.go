@@ -31,21 +31,29 @@ type Props struct {
 	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
 	// Default: none; no deployment feed.
 	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
-	// Key encrypts both topics. Its policy must let EventBridge use it, which the library's
-	// publish grant adds for a key in this stack; an AWS-managed key would make EventBridge drop
-	// every delivery without an error.
-	// Default: a new customer-managed key with rotation on.
+	// Key encrypts the topics this construct creates. Its policy must let EventBridge use it,
+	// which the library's publish grant adds for a key in this stack; an AWS-managed key would make
+	// EventBridge drop every delivery without an error.
+	// Default: a new customer-managed key with rotation on, unless both topics are given.
 	Key awskms.IKey
+	// Messages is an existing topic for the readable lines. Its policy must let
+	// events.amazonaws.com publish, and its key (if any) must let EventBridge use it: the stack
+	// cannot change an imported topic's policies.
+	// Default: a new topic encrypted with Key, TLS only.
+	Messages awssns.ITopic
+	// Events is an existing topic for the event JSON, with the same needs as Messages.
+	// Default: a new topic encrypted with Key, TLS only.
+	Events awssns.ITopic
 }
 
 // Notification is the two topics, the rules that feed them, and the dead-letter queues.
 type Notification struct {
 	constructs.Construct
 	// Messages carries one readable line per event, for people.
-	Messages awssns.Topic
+	Messages awssns.ITopic
 	// Events carries the full event JSON, for machines.
-	Events awssns.Topic
-	// Key encrypts both topics.
+	Events awssns.ITopic
+	// Key encrypts the topics this construct created; nil when both were given.
 	Key awskms.IKey
 	// RuleDeadLetters keeps events that EventBridge could not deliver to a topic.
 	RuleDeadLetters awssqs.Queue
@@ -62,16 +70,20 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props == nil {
 		props = &Props{}
 	}
-	n := &Notification{Key: props.Key}
+	n := &Notification{Key: props.Key, Messages: props.Messages, Events: props.Events}
 	constructs.NewConstruct_Override(n, scope, id)
-	if n.Key == nil {
+	if n.Key == nil && (n.Messages == nil || n.Events == nil) {
 		n.Key = secure.NewKey(n, "Key", "Encrypts pipeline and deployment notifications.")
 	}
-	topic := func(id, name string) awssns.Topic {
+	topic := func(id, name string) awssns.ITopic {
 		return awssns.NewTopic(n, jsii.String(id), &awssns.TopicProps{DisplayName: jsii.String(name), MasterKey: n.Key, EnforceSSL: jsii.Bool(true)})
 	}
-	n.Messages = topic("Messages", "Pipeline notifications")
-	n.Events = topic("Events", "Pipeline events (JSON)")
+	if n.Messages == nil {
+		n.Messages = topic("Messages", "Pipeline notifications")
+	}
+	if n.Events == nil {
+		n.Events = topic("Events", "Pipeline events (JSON)")
+	}
 	n.RuleDeadLetters = secure.NewDeadLetterQueue(n, "RuleDeadLetters")
 	n.SubscriptionDeadLetters = secure.NewDeadLetterQueue(n, "SubscriptionDeadLetters")
 

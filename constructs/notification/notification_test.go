@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +31,22 @@ func Example() {
 	// true false
 	// AWS::SNS::Topic: 2
 	// AWS::SNS::Subscription: 3
+}
+
+// Example_existingTopics sends the feed to topics another stack owns; no key or topic is created.
+func Example_existingTopics() {
+	stack := cdktest.NewStack("Example")
+	messages := awssns.Topic_FromTopicArn(stack, jsii.String("Messages"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
+	events := awssns.Topic_FromTopicArn(stack, jsii.String("Events"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops-json"))
+	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})
+	n.Subscribe("sms", "+14155550100")
+	fmt.Println(n.Key == nil)
+	fmt.Println(cdktest.Count(stack, "AWS::SNS::Topic", "AWS::KMS::Key", "AWS::SNS::Subscription"))
+	// Output:
+	// true
+	// AWS::SNS::Topic: 0
+	// AWS::KMS::Key: 0
+	// AWS::SNS::Subscription: 1
 }
 
 func TestUnknownProtocolPanics(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -60,8 +59,6 @@ func (n *Notification) Subscribe(protocol, endpoint string) {
 		n.Events.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{DeadLetterQueue: dlq}))
 	case "firehose":
 		stream := awskinesisfirehose.DeliveryStream_FromDeliveryStreamArn(n, jsii.String(id), jsii.String(endpoint))
-		awscdk.Annotations_Of(awscdk.Stack_Of(n)).AcknowledgeWarning(jsii.String("CloudFormation-Validate::W7001"),
-			jsii.String("The library's Firehose module adds its CIDR mapping to any stack that imports a stream; it is unused and harmless."))
 		n.Events.AddSubscription(awssnssubscriptions.NewFirehoseSubscription(stream, &awssnssubscriptions.FirehoseSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))

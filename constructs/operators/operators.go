@@ -42,6 +42,7 @@ type Props struct {
 // Operators is the operators' IAM group.
 type Operators struct {
 	constructs.Construct
+	// Group is the operators' IAM group; add users to it, or grant it more.
 	Group awsiam.Group
 }
 

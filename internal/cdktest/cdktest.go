@@ -18,7 +18,9 @@ import (
 
 // Synthesized is one stack's synthesized template and annotations.
 type Synthesized struct {
-	Stack    awscdk.Stack
+	// Stack is the synthesized stack.
+	Stack awscdk.Stack
+	// Template is the assertions view of its template.
 	Template assertions.Template
 	// JSON is the template as plain Go values, for questions Match cannot ask.
 	JSON map[string]any
