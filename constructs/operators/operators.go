@@ -84,7 +84,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 	// The consoles' list pages need these, and they support no resource-level permissions.
 	allow([]string{"codepipeline:ListPipelines", "codecommit:ListRepositories", "codebuild:ListProjects", "codedeploy:ListApplications"}, "*")
 	secure.Suppress(o.Group, "AwsSolutions-IAM5",
-		"The console list actions support no resource-level permissions; log reads and deployment reads are scoped to this pipeline's log groups and groups, with wildcards only below them.",
+		"The console list actions support no resource-level permissions; the repository read grant (codecommit:Get*, Describe*) and the log reads are scoped to this pipeline's repository and log groups, with wildcards only in action names and below them.",
 		"Resource::*", `/^Resource::<.+\.Arn>:\*$/g`, "Action::codecommit:Get*", "Action::codecommit:Describe*")
 	for _, name := range props.Users {
 		o.AddUser(name)

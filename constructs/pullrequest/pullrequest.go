@@ -54,6 +54,8 @@ type Check struct {
 	// protected branch.
 	TemplateNames []*string
 	repo          awscodecommit.IRepository
+	key           awskms.IKey
+	logs          awslogs.ILogGroup
 }
 
 // New creates a Check. It panics without a repository.
@@ -61,7 +63,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	if props == nil || props.Repository == nil {
 		panic("pullrequest: New needs a Repository")
 	}
-	c := &Check{repo: props.Repository}
+	c := &Check{repo: props.Repository, key: props.EncryptionKey}
 	constructs.NewConstruct_Override(c, scope, id)
 	branch, commands, key, image := "main", props.Commands, props.EncryptionKey, props.BuildImage
 	if props.Branch != nil {
@@ -72,6 +74,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	}
 	if key == nil {
 		key = secure.NewKey(c, "Key", "Encrypts pull request check logs.")
+		c.key = key
 	}
 	if image == nil {
 		image = awscodebuild.LinuxBuildImage_STANDARD_7_0()
@@ -136,6 +139,10 @@ func (c *Check) ProtectBranch(branch string) {
 	}
 	scope := constructs.NewConstruct(c, jsii.String("ApprovalRule"+suffix))
 	name := awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(100)})
+	if c.logs == nil {
+		// The custom resources' function logs here, encrypted and kept like the check's own logs.
+		c.logs = secure.NewLogGroup(c, "CustomResourceLogs", c.key, awslogs.RetentionDays_ONE_YEAR)
+	}
 	c.TemplateNames = append(c.TemplateNames, name)
 	content := stack.ToJsonString(map[string]any{
 		"Version":               "2018-11-08",
@@ -162,6 +169,7 @@ func (c *Check) ProtectBranch(branch string) {
 			Resources: jsii.Strings("*"),
 		})}),
 		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup:            c.logs,
 	})
 	secure.Suppress(template, "AwsSolutions-IAM5", "CodeCommit approval rule templates have no ARN, so IAM accepts only \"*\" for creating, updating and deleting them.", "Resource::*")
 	association := customresources.NewAwsCustomResource(scope, jsii.String("Association"), &customresources.AwsCustomResourceProps{
@@ -172,6 +180,7 @@ func (c *Check) ProtectBranch(branch string) {
 			Resources: jsii.Strings(*repo.RepositoryArn()),
 		})}),
 		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup:            c.logs,
 	})
 	association.Node().AddDependency(template)
 	// The library runs every AwsCustomResource of a stack in one singleton function.
