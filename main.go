@@ -44,10 +44,11 @@ func newApp(app awscdk.App) error {
 
 // env pins the stack to the account and region of the CLI's credentials when there are any, as
 // during cdk deploy, which turns on what needs a known region (load balancer access logs). Without
-// credentials the stack stays environment-agnostic, so synth needs no AWS account.
+// credentials, or with CDK_PIPELINE_AGNOSTIC=1 (scripts/review-diff sets it, so that a reviewer's
+// credentials do not turn every ARN into a diff), the stack stays environment-agnostic.
 func env() *awscdk.Environment {
 	account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION")
-	if account == "" || region == "" {
+	if account == "" || region == "" || os.Getenv("CDK_PIPELINE_AGNOSTIC") == "1" {
 		return nil
 	}
 	return &awscdk.Environment{Account: &account, Region: &region}

@@ -92,9 +92,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 		if len(states) == 0 {
 			states = []string{"FAILED", "STOPPED", "SUCCEEDED"}
 		}
-		rule := props.Pipeline.OnStateChange(jsii.String("ExecutionStateChange"), &awsevents.OnEventOptions{
-			Description:  jsii.String("Pipeline execution state changes that notify."),
-			EventPattern: &awsevents.EventPattern{Detail: &map[string]interface{}{"state": states}},
+		// Created here rather than with the pipeline's OnStateChange, so that the rule belongs to
+		// this construct.
+		rule := awsevents.NewRule(n, jsii.String("ExecutionStateChange"), &awsevents.RuleProps{
+			Description: jsii.String("Pipeline execution state changes that notify."),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings("aws.codepipeline"),
+				DetailType: jsii.Strings("CodePipeline Pipeline Execution State Change"),
+				Resources:  jsii.Strings(*props.Pipeline.PipelineArn()),
+				Detail:     &map[string]interface{}{"state": states},
+			},
 		})
 		n.feed(rule, pipelineMessage())
 	}

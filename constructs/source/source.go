@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -63,7 +64,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	if s.Repository == nil {
 		var code awscodecommit.Code
 		if props.SeedDirectory != nil {
-			code = awscodecommit.Code_FromDirectory(props.SeedDirectory, s.Branch)
+			// Local build output and editor state never belong in the first commit.
+			seed := awss3assets.NewAsset(s, jsii.String("Seed"), &awss3assets.AssetProps{
+				Path:    props.SeedDirectory,
+				Exclude: jsii.Strings(".git", "bin", "reports", "*.test", ".idea", ".vscode"),
+			})
+			code = awscodecommit.Code_FromAsset(seed, s.Branch)
 		}
 		repo := awscodecommit.NewRepository(s, jsii.String("Repository"), &awscodecommit.RepositoryProps{
 			RepositoryName: orDefault(props.RepositoryName, "sample-app"),
