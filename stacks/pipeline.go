@@ -80,9 +80,16 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		n.Subscribe(sub.Protocol, sub.Endpoint)
 	}
 
+	projects, logs := []awscodebuild.IProject{b.Project}, []awslogs.ILogGroup{b.LogGroup}
+	if s.PullRequestChecks {
+		checks := pullrequest.New(stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
+			Repository: src.Repository, Branch: jsii.String(s.Branch), EncryptionKey: p.ArtifactKey,
+		})
+		projects, logs = append(projects, checks.Project), append(logs, checks.LogGroup)
+	}
 	ops := operators.New(stack, jsii.String("Operators"), &operators.Props{
-		Repository: src.Repository, Pipeline: p.Pipeline, Projects: []awscodebuild.IProject{b.Project},
-		LogGroups: []awslogs.ILogGroup{b.LogGroup}, DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
+		Repository: src.Repository, Pipeline: p.Pipeline, Projects: projects, LogGroups: logs,
+		DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
 	})
 	p.AddStage("Source", src.Action)
 	p.AddStage("Build", b.NewAction(src.Output, built))
@@ -95,12 +102,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		a.GrantApprove(ops.Group, p.Pipeline, approveStage)
 	}
 	p.AddStage("Deploy", target.NewAction("Deploy", built))
-	if s.PullRequestChecks {
-		pullrequest.New(stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
-			Repository: src.Repository, Branch: jsii.String(s.Branch), EncryptionKey: p.ArtifactKey,
-		})
-	}
-
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+

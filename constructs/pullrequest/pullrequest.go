@@ -48,6 +48,8 @@ type Check struct {
 	constructs.Construct
 	// Project runs the checks.
 	Project awscodebuild.Project
+	// LogGroup receives the checks' build logs.
+	LogGroup awslogs.ILogGroup
 	// Rule starts Project on pull request events.
 	Rule awsevents.Rule
 	// TemplateNames name the approval rule templates associated with the repository, one for each
@@ -80,6 +82,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 		image = awscodebuild.LinuxBuildImage_STANDARD_7_0()
 	}
 	repo := props.Repository
+	c.LogGroup = secure.NewLogGroup(c, "Logs", key, awslogs.RetentionDays_ONE_YEAR)
 	c.Project = awscodebuild.NewProject(c, jsii.String("Project"), &awscodebuild.ProjectProps{
 		Description:   jsii.String("Runs the checks of a pull request and reports on it."),
 		Source:        awscodebuild.Source_CodeCommit(&awscodebuild.CodeCommitSourceProps{Repository: repo}),
@@ -87,9 +90,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 		Environment:   &awscodebuild.BuildEnvironment{BuildImage: image, ComputeType: awscodebuild.ComputeType_SMALL, Privileged: jsii.Bool(false)},
 		EncryptionKey: key,
 		Timeout:       awscdk.Duration_Minutes(jsii.Number(20)),
-		Logging: &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{
-			LogGroup: secure.NewLogGroup(c, "Logs", key, awslogs.RetentionDays_ONE_YEAR),
-		}},
+		Logging:       &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{LogGroup: c.LogGroup}},
 		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
 			"REPOSITORY_NAME": {Value: repo.RepositoryName()},
 		},
