@@ -33,13 +33,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestDefaultApp synthesizes the app with cdk.json's context, as `cdk synth` does.
+// defaultSynth is the app synthesized with cdk.json's context, as `cdk synth` does it, once for
+// every test that asks.
+var defaultSynth *cdktest.Synthesized
+
+func synthDefault(t *testing.T) *cdktest.Synthesized {
+	t.Helper()
+	if defaultSynth == nil {
+		app := cdktest.NewApp()
+		require.NoError(t, newApp(app))
+		defaultSynth = cdktest.Synth(t, appStack(app))
+	}
+	return defaultSynth
+}
+
+// TestDefaultApp checks the shape of the default stack.
 func TestDefaultApp(t *testing.T) {
-	app := cdktest.NewApp()
-	require.NoError(t, newApp(app))
-	stack := appStack(app)
+	s := synthDefault(t)
+	stack := s.Stack
 	assert.Equal(t, StackName, *stack.StackName())
-	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"PipelineType": "V2"})
 	s.Has(t, "AWS::CodeCommit::Repository", map[string]any{"RepositoryName": "sample-app", "Code": map[string]any{"BranchName": "main", "S3": map[string]any{"Bucket": map[string]any{"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "Key": assertions.Match_AnyValue()}}})

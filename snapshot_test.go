@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.template.json from the current synth")
@@ -26,11 +24,16 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 
 // normalize makes the template depend on the infrastructure only: asset hashes become a fixed
 // string and CDK's version metadata is dropped.
-func normalize(t *testing.T, template map[string]any) []byte {
+func normalize(t *testing.T, synthesized map[string]any) []byte {
 	t.Helper()
+	// A copy: the synthesized template is shared with other tests.
+	var template map[string]any
+	b, err := json.Marshal(synthesized)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &template))
 	delete(template["Resources"].(map[string]any), "CDKMetadata")
 	delete(template, "Conditions") // only CDKMetadataAvailable, which goes with CDKMetadata
-	b, err := json.MarshalIndent(template, "", " ")
+	b, err = json.MarshalIndent(template, "", " ")
 	require.NoError(t, err)
 	b = assetHash.ReplaceAll(b, []byte("0000000000000000000000000000000000000000000000000000000000000000"))
 	b = bytes.ReplaceAll(b, []byte(`\u003c`), []byte("<"))
@@ -43,9 +46,7 @@ func normalize(t *testing.T, template map[string]any) []byte {
 // go test . -run TestSnapshot -update, and commit it with the change that caused it: the template
 // diff is the infrastructure change a reviewer approves.
 func TestSnapshot(t *testing.T) {
-	app := cdktest.NewApp()
-	require.NoError(t, newApp(app))
-	got := normalize(t, cdktest.Synth(t, appStack(app)).JSON)
+	got := normalize(t, synthDefault(t).JSON)
 	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(snapshot), 0o755))
 		require.NoError(t, os.WriteFile(snapshot, got, 0o644))

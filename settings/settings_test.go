@@ -140,6 +140,8 @@ func TestBadInput(t *testing.T) {
 		{"email endpoint malformed", map[string]any{"notifications": `[{"protocol":"email","endpoint":"ops@"}]`}, []string{`notifications[0]: endpoint "ops@" is not an email address`}},
 		{"http for https", map[string]any{"notifications": `[{"protocol":"https","endpoint":"http://example.com"}]`}, []string{"is not a URL starting with https://"}},
 		{"https for http", map[string]any{"notifications": `[{"protocol":"http","endpoint":"https://example.com"}]`}, []string{"is not a URL starting with http://"}},
+		{"url with credentials", map[string]any{"notifications": `[{"protocol":"https","endpoint":"https://bot:s3cret@hooks.example.com/x"}]`}, []string{"notifications[0]: endpoint must not contain credentials"}},
+		{"branch given as a ref", map[string]any{"branch": "refs/heads/main"}, []string{`branch: "refs/heads/main" is not a valid git branch name: give the branch name alone`}},
 		{"url without host", map[string]any{"notifications": `[{"protocol":"https","endpoint":"https:///path"}]`}, []string{"is not a URL"}},
 		{"sqs with a lambda ARN", map[string]any{"notifications": `[{"protocol":"sqs","endpoint":"arn:aws:lambda:us-east-1:123456789012:function:f"}]`}, []string{"is not an ARN like arn:aws:sqs:"}},
 		{"lambda with a short account", map[string]any{"notifications": `[{"protocol":"lambda","endpoint":"arn:aws:lambda:us-east-1:1234:function:f"}]`}, []string{"is not an ARN like arn:aws:lambda:"}},

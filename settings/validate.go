@@ -135,6 +135,11 @@ func validateSubscriber(name string, sub Subscriber, partitions map[string]bool)
 		if err != nil || u.Scheme != sub.Protocol || u.Host == "" || hasControl(sub.Endpoint) || strings.ContainsAny(sub.Endpoint, " \t") {
 			return bad("a URL starting with " + sub.Protocol + "://")
 		}
+		if u.User != nil {
+			// The template would carry the password in plaintext, readable by anyone who can
+			// read the stack.
+			return []error{fmt.Errorf("%s: endpoint must not contain credentials (user:password@); authenticate the webhook by the SNS signature instead", name)}
+		}
 	case "sms":
 		if !e164RE.MatchString(sub.Endpoint) {
 			return bad("a phone number in E.164 form such as +14155550100")
@@ -167,6 +172,8 @@ func branchProblem(b string) string {
 	switch {
 	case b == "":
 		return "it is empty"
+	case strings.HasPrefix(b, "refs/"):
+		return `give the branch name alone, such as "main", not a ref`
 	case len(b) > 255:
 		return "it is longer than 255 characters"
 	case hasControl(b) || strings.ContainsAny(b, " ~^:?*[\\"):
