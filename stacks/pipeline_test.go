@@ -253,7 +253,8 @@ func TestApprovalCarriesContext(t *testing.T) {
 
 func TestFleet(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "2", "MaxSize": "2", "HealthCheckType": "ELB"})
+	// EC2 health checks: no replacement loop before the first release.
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "2", "MaxSize": "2", "HealthCheckType": "EC2"})
 	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{
 		"InstanceType":        "t3.micro",
 		"MetadataOptions":     obj{"HttpTokens": "required"},
@@ -275,8 +276,10 @@ func TestFleet(t *testing.T) {
 		"LoadBalancerInfo":          obj{"TargetGroupInfoList": arr(obj_(obj{"Name": any_()}))},
 		"AutoScalingGroups":         []any{any_()},
 	})
-	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "UnHealthyHostCount", "Namespace": "AWS/ApplicationELB"})
-	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "HTTPCode_Target_5XX_Count"})
+	// Alarms that would fire before the first release would stop every release.
+	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB", "TreatMissingData": "notBreaching"})
+	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "TreatMissingData": "notBreaching"})
+	absent(t, s, "UnHealthyHostCount", "an unhealthy-host alarm")
 	s.Has(t, "AWS::EC2::FlowLog", obj{"LogDestinationType": "s3"})
 }
 

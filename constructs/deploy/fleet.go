@@ -140,10 +140,10 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		LaunchTemplate: template,
 		MinCapacity:    size,
 		MaxCapacity:    size,
-		HealthChecks: awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
-			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
-			GracePeriod:     awscdk.Duration_Minutes(jsii.Number(5)),
-		}),
+		// EC2 status checks only: until the first release, which may wait on an approval for
+		// hours, every instance fails the load balancer's health check, and ELB health checks
+		// would replace them in a loop. A bad release is CodeDeploy's to roll back.
+		HealthChecks: awsautoscaling.HealthChecks_Ec2(nil),
 	})
 	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
 
@@ -177,23 +177,27 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
 
+	// Both alarms stay quiet while no traffic reaches the targets: before the first release the
+	// load balancer answers 503 itself, which is not a target error. An alarm on unhealthy hosts
+	// would fire then, and during the first rollout, and CodeDeploy would stop every release.
+	period := awscdk.Duration_Minutes(jsii.Number(1))
 	f.Alarms = []awscloudwatch.Alarm{
-		f.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
-		}).CreateAlarm(f, jsii.String("UnhealthyHosts"), &awscloudwatch.CreateAlarmOptions{
-			AlarmDescription:   jsii.String("An instance in the fleet fails its load balancer health check: roll the deployment back."),
-			Threshold:          jsii.Number(1),
-			EvaluationPeriods:  jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		}),
 		f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Sum"),
+			Period: period, Statistic: jsii.String("Sum"),
 		}).CreateAlarm(f, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String("The application answers with 5xx errors: roll the deployment back."),
 			Threshold:          jsii.Number(10),
 			EvaluationPeriods:  jsii.Number(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
+		f.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
+			Period: period, Statistic: jsii.String("p99"),
+		}).CreateAlarm(f, jsii.String("SlowResponses"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String("The application's p99 response time is over 2 seconds for 3 minutes: roll the deployment back."),
+			Threshold:          jsii.Number(2),
+			EvaluationPeriods:  jsii.Number(3),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	}
