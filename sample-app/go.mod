@@ -1,3 +1,3 @@
 module sample-app
 
-go 1.22
+go 1.20
