@@ -2,6 +2,7 @@ package approval_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
@@ -15,7 +16,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 
 // Example asks two approvers, by email, to approve a commit after looking at the release.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	a := approval.New(stack, jsii.String("Approval"), &approval.Props{
 		Emails:          []string{"lead@example.com", "qa@example.com"},
 		SourceNamespace: jsii.String("SourceVariables"),

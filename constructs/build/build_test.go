@@ -3,6 +3,7 @@ package build_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example builds with a database password from Secrets Manager and a parameter from SSM: the
 // project is granted read access to both, and neither value enters the template.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	b := build.New(stack, jsii.String("Build"), &build.Props{
 		Variables:      map[string]string{"STAGE": "test"},
 		ParameterStore: map[string]string{"API_URL": "/app/api-url"},

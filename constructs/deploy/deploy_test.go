@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example_fleet creates three instances behind a load balancer, updated half at a time, and rolled
 // back when a release fails, is stopped, or trips the fleet's alarms.
 func Example_fleet() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	fleet := deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{
 		Size:             jsii.Number(3),
 		InstanceType:     awsec2.NewInstanceType(jsii.String("t3.small")),
@@ -38,7 +38,7 @@ func Example_fleet() {
 // Example_instances releases to existing instances tagged Environment=staging; attach
 // InstancePolicy to their role.
 func Example_instances() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	in := deploy.NewInstances(stack, jsii.String("Staging"), &deploy.InstancesProps{TagKey: jsii.String("Environment"), TagValue: jsii.String("staging")})
 	fmt.Println(in.URL() == nil)
 	// Output: true
@@ -46,7 +46,7 @@ func Example_instances() {
 
 // Example_existing releases with a deployment group that another stack or team owns.
 func Example_existing() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	app := awscodedeploy.ServerApplication_FromServerApplicationName(stack, jsii.String("App"), jsii.String("shop"))
 	group := awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes(stack, jsii.String("Group"), &awscodedeploy.ServerDeploymentGroupAttributes{
 		Application: app, DeploymentGroupName: jsii.String("shop-prod"),

@@ -2,6 +2,7 @@ package notification_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example subscribes a person by email, a webhook by string, and a queue of this app by type.
 // The person gets readable lines, the machines the event JSON, with the dead-letter queue.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	n := notification.New(stack, jsii.String("Notification"), nil)
 	n.Subscribe("email", "ops@example.com")
 	n.Subscribe("https", "https://hooks.example.com/pipeline")
@@ -35,7 +36,7 @@ func Example() {
 
 // Example_existingTopics sends the feed to topics another stack owns; no key or topic is created.
 func Example_existingTopics() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	messages := awssns.Topic_FromTopicArn(stack, jsii.String("Messages"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
 	events := awssns.Topic_FromTopicArn(stack, jsii.String("Events"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops-json"))
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})

@@ -2,6 +2,7 @@ package operators_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -16,7 +17,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 
 // Example lets two existing users push to and pull from one repository, and nothing else.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("app"))
 	operators.New(stack, jsii.String("Operators"), &operators.Props{Repository: repo, Users: []string{"alice", "bob"}})
 	fmt.Println(cdktest.Count(stack, "AWS::IAM::Group", "AWS::IAM::User", "AWS::IAM::UserToGroupAddition"))

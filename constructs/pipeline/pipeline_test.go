@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -36,7 +37,7 @@ func approve(name string) *awscodepipeline.StageOptions {
 // Example creates a queued V2 pipeline with the default artifact store; stages come from the
 // other construct packages.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_QUEUED})
 	source(p)
 	p.Pipeline.AddStage(approve("Approve"))

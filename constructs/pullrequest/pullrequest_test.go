@@ -2,6 +2,7 @@ package pullrequest_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -17,7 +18,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example checks pull requests to an existing repository with its own commands, and requires a
 // passing check to merge into release.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("shop"))
 	pullrequest.New(stack, jsii.String("Checks"), &pullrequest.Props{
 		Repository: repo,

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 
 // Example creates a repository seeded from a folder and a pipeline that follows its main branch.
 func Example() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	src := source.New(stack, jsii.String("Source"), &source.Props{SeedDirectory: jsii.String("../../sample-app")})
 	withPipeline(stack, src)
 	fmt.Println(*src.Branch, *src.Namespace)
@@ -33,7 +33,7 @@ func Example() {
 
 // Example_existingRepository follows a branch of a repository the stack does not own.
 func Example_existingRepository() {
-	stack := cdktest.NewStack("Example")
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
 	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("legacy"))
 	src := source.New(stack, jsii.String("Source"), &source.Props{Repository: repo, Branch: jsii.String("release")})
 	fmt.Println(*src.Repository.RepositoryName(), *src.Branch)
