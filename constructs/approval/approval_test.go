@@ -2,9 +2,9 @@ package approval_test
 
 import (
 	"fmt"
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 

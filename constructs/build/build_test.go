@@ -3,9 +3,9 @@ package build_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"

@@ -2,9 +2,9 @@ package notification_test
 
 import (
 	"fmt"
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
