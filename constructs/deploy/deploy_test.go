@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
@@ -83,6 +84,19 @@ func TestFleetWithARegionLogsItsLoadBalancer(t *testing.T) {
 		map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
 	)})
 	assert.NotContains(t, s.Text(), "AwsSolutions-ELB2")
+}
+
+func TestFleetWithACertificateServesHTTPS(t *testing.T) {
+	stack := cdktest.NewStack("Tls")
+	cert := awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/abc"))
+	fleet := deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{Certificate: cert})
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Has(t, "AWS::ElasticLoadBalancingV2::Listener", map[string]any{"Port": 443.0, "Protocol": "HTTPS", "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"Certificates": []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}}})
+	s.Has(t, "AWS::ElasticLoadBalancingV2::Listener", map[string]any{"Port": 80.0, "Protocol": "HTTP",
+		"DefaultActions": []any{cdktest.Obj(map[string]any{"Type": "redirect", "RedirectConfig": cdktest.Obj(map[string]any{"Port": "443", "Protocol": "HTTPS"})})}})
+	assert.Contains(t, cdktest.Resolve(stack, fleet.URL()), "https://")
 }
 
 func TestConfigNames(t *testing.T) {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -50,6 +51,11 @@ type FleetProps struct {
 	// HealthCheckPath is what the load balancer probes.
 	// Default: "/health".
 	HealthCheckPath *string
+	// Certificate turns on HTTPS: port 443 with this certificate and ELB's recommended TLS 1.3
+	// and 1.2 policy, and port 80 redirecting to it. Point a name the certificate covers at
+	// LoadBalancer.
+	// Default: none; HTTP on port 80, because a certificate needs a domain the stack cannot know.
+	Certificate awscertificatemanager.ICertificate
 }
 
 // Fleet is an Auto Scaling group of EC2 instances behind an Application Load Balancer, released to
@@ -67,7 +73,8 @@ type Fleet struct {
 	// Group is the CodeDeploy deployment group.
 	Group awscodedeploy.ServerDeploymentGroup
 	// Alarms stop and roll back a deployment while they fire.
-	Alarms []awscloudwatch.Alarm
+	Alarms      []awscloudwatch.Alarm
+	certificate awscertificatemanager.ICertificate
 }
 
 // NewFleet creates a Fleet.
@@ -157,10 +164,20 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	} else {
 		f.LoadBalancer.LogAccessLogs(logs, jsii.String("load-balancer"))
 	}
-	listener := f.LoadBalancer.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
-		Port: jsii.Number(80),
-		Open: jsii.Bool(true),
-	})
+	var listener awselasticloadbalancingv2.ApplicationListener
+	if f.certificate = props.Certificate; f.certificate != nil {
+		listener = f.LoadBalancer.AddListener(jsii.String("Https"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+			Port: jsii.Number(443), Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTPS, Open: jsii.Bool(true),
+			Certificates: &[]awselasticloadbalancingv2.IListenerCertificate{awselasticloadbalancingv2.ListenerCertificate_FromCertificateManager(f.certificate)},
+			SslPolicy:    awselasticloadbalancingv2.SslPolicy_RECOMMENDED_TLS,
+		})
+		f.LoadBalancer.AddRedirect(&awselasticloadbalancingv2.ApplicationLoadBalancerRedirectConfig{SourcePort: jsii.Number(80), TargetPort: jsii.Number(443)})
+	} else {
+		listener = f.LoadBalancer.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+			Port: jsii.Number(80),
+			Open: jsii.Bool(true),
+		})
+	}
 	secure.Suppress(f.LoadBalancer, "AwsSolutions-EC23", "The load balancer is the application's public endpoint; only it is open to the internet, and the instances accept traffic from it alone.")
 	f.TargetGroup = listener.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Port:     port,
@@ -222,9 +239,13 @@ func (f *Fleet) NewAction(name string, input awscodepipeline.Artifact) awscodepi
 	return newServerAction(name, input, f.Group)
 }
 
-// URL is the load balancer's address.
+// URL is the load balancer's address; with a Certificate, use a name the certificate covers.
 func (f *Fleet) URL() *string {
-	return jsii.String("http://" + *f.LoadBalancer.LoadBalancerDnsName())
+	scheme := "http://"
+	if f.certificate != nil {
+		scheme = "https://"
+	}
+	return jsii.String(scheme + *f.LoadBalancer.LoadBalancerDnsName())
 }
 
 // DeploymentGroup is the fleet's deployment group.

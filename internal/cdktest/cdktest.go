@@ -192,3 +192,12 @@ func Count(stack awscdk.Stack, types ...string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Resolve renders a value that may hold tokens as the template would, as JSON text.
+func Resolve(stack awscdk.Stack, value any) string {
+	b, err := json.Marshal(stack.Resolve(value))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
