@@ -6,6 +6,7 @@ package build
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
@@ -134,7 +135,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	b.ReportGroup.GrantWrite(b.Project)
 	secure.SuppressPolicies(b.Project, "AwsSolutions-IAM5",
 		"The library scopes the build role to its artifact bucket and key, its own log streams (log-group:...:*), and the report groups named after the project (report-group/<project>-*).",
-		append(secure.CodeBuildOwnGrants, secure.ArtifactGrants...)...)
+		slices.Concat(secure.CodeBuildOwnGrants, secure.ArtifactGrants)...)
 	return b
 }
 

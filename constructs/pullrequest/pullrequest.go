@@ -7,6 +7,7 @@ package pullrequest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -99,7 +100,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	repo.Grant(c.Project, jsii.String("codecommit:GetPullRequest"), jsii.String("codecommit:PostCommentForPullRequest"), jsii.String("codecommit:UpdatePullRequestApprovalState"))
 	secure.SuppressPolicies(c.Project, "AwsSolutions-IAM5",
 		"The library scopes the check's role to its own log streams and report groups (named after the project) and to its key.",
-		append(secure.CodeBuildOwnGrants, "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")...)
+		slices.Concat(secure.CodeBuildOwnGrants, []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"})...)
 
 	field := func(path string) *string { return awsevents.EventField_FromPath(jsii.String(path)) }
 	variable := func(name string, value *string) map[string]any {
