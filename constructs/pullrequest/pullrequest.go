@@ -189,7 +189,6 @@ func (c *Check) ProtectBranch(branch string) {
 	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
 		secure.Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
 			secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
-		secure.Suppress(provider, "AwsSolutions-L1", "The library pins the custom resource function's Node.js runtime to one it has tested with its bundled SDK.")
 	}
 }
 
