@@ -130,3 +130,12 @@ func TestGoodSettingsSynthesize(t *testing.T) {
 	_, err := os.Stat(filepath.Join(outdir, StackName+".template.json"))
 	assert.NoError(t, err)
 }
+
+// TestCompliancePacksAreChecked proves the setting adds a pack: the default stack does not pass
+// NIST 800-53 R5 yet, so the synth fails with its findings, as the README says.
+func TestCompliancePacksAreChecked(t *testing.T) {
+	stderr, code, _ := runApp(t, map[string]any{"compliancePacks": `["NIST.800.53.R5"]`})
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "NIST.800.53.R5-")
+	assert.NotContains(t, stderr, "AwsSolutions-", "AwsSolutions stays clean")
+}

@@ -61,12 +61,12 @@ var configurations = map[string]func(*settings.Settings){
 	// ARNs become literals, which every suppression must still match.
 	"regional": func(s *settings.Settings) {
 		s.Notifications = []settings.Subscriber{{Protocol: "lambda", Endpoint: "arn:aws:lambda:eu-west-1:123456789012:function:notify"}}
+		s.FleetSize, s.InstanceType, s.DeploymentConfig = 3, "t3.small", "HalfAtATime"
 	},
 	// Elastic Beanstalk, with approvers to tell.
 	"beanstalk": func(s *settings.Settings) {
 		s.DeployTarget, s.BeanstalkApplication, s.BeanstalkEnvironment = settings.Beanstalk, "tutorial", "tutorial-env"
 		s.ApproverEmails = []string{"lead@example.com"}
-		s.DeploymentConfig, s.FleetSize = "HalfAtATime", 3
 	},
 }
 
@@ -366,4 +366,11 @@ func TestRegionalStackLogsItsLoadBalancer(t *testing.T) {
 	s := synth(t, "regional")
 	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", obj{"LoadBalancerAttributes": arr(obj{"Key": "access_logs.s3.enabled", "Value": "true"})})
 	absent(t, s, "AwsSolutions-ELB2", "no ELB2 suppression once the region is known")
+}
+
+func TestFleetSettings(t *testing.T) {
+	s := synth(t, "regional")
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "3", "MaxSize": "3"})
+	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{"InstanceType": "t3.small"})})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
 }
