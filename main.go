@@ -27,8 +27,21 @@ func main() {
 		jsii.Close()
 		os.Exit(1)
 	}
-	app.Synth(nil)
+	synth(app)
 	jsii.Close()
+}
+
+// synth synthesizes app. A failed synthesis (an unsuppressed cdk-nag finding, reported above it)
+// ends with one line and exit code 1, not a Go panic trace.
+func synth(app awscdk.App) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "synthesis failed: %v\n", r)
+			jsii.Close()
+			os.Exit(1)
+		}
+	}()
+	app.Synth(nil)
 }
 
 // newApp adds the pipeline stack to app, or returns every settings problem without adding anything.
