@@ -170,6 +170,11 @@ func TestBadInput(t *testing.T) {
 		{"pullRequestChecks not boolean", map[string]any{"pullRequestChecks": []any{}}, []string{"pullRequestChecks: [] is not a boolean"}},
 		{"unknown execution mode", map[string]any{"executionMode": "FAST"}, []string{`executionMode: "FAST" is not an execution mode; use SUPERSEDED, QUEUED, PARALLEL`}},
 		{"unknown compliance pack", map[string]any{"compliancePacks": `["SOC2"]`}, []string{`compliancePacks[0]: "SOC2" is not a rule pack`}},
+		{"repeated operator user", map[string]any{"operatorUsers": `["alice","bob","alice"]`}, []string{"operatorUsers[2]: repeats operatorUsers[0]"}},
+		{"repeated approver", map[string]any{"approverEmails": `["a@example.com","a@example.com"]`}, []string{"approverEmails[1]: repeats approverEmails[0]"}},
+		{"repeated subscriber", map[string]any{"notifications": `[{"protocol":"sms","endpoint":"+14155550100"},{"protocol":"sms","endpoint":"+14155550100"}]`}, []string{"notifications[1]: repeats notifications[0]"}},
+		{"repeated state", map[string]any{"notifyOn": `["FAILED","FAILED"]`}, []string{"notifyOn[1]: repeats notifyOn[0]"}},
+		{"repeated pack", map[string]any{"compliancePacks": `["HIPAA.Security","HIPAA.Security"]`}, []string{"compliancePacks[1]: repeats compliancePacks[0]"}},
 		{"very long value", map[string]any{"branch": long}, []string{"branch: value is 4097 characters long; the limit is 4096"}},
 		{"misspelled key", map[string]any{"fleetsize": "3"}, []string{"fleetsize: unknown setting; did you mean fleetSize?"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
@@ -191,4 +196,27 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryKeyRejectsTheWrongType gives each setting a value of the wrong type, as cdk.json or -c
+// could, and fails if a setting is added without a case here.
+func TestEveryKeyRejectsTheWrongType(t *testing.T) {
+	wrong := map[string]any{
+		"repositoryName": 7.0, "importRepository": "sometimes", "branch": []any{"main"}, "approval": 1.0,
+		"approverEmails": "lead@example.com", "notifications": map[string]any{"protocol": "sms"}, "notifyOn": "FAILED",
+		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
+		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
+		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
+	}
+	for _, key := range Keys {
+		value, ok := wrong[key]
+		if !assert.True(t, ok, "no wrong-type case for %s", key) {
+			continue
+		}
+		_, err := Parse(map[string]any{key: value})
+		if assert.Error(t, err, key) {
+			assert.Regexp(t, `(?m)^`+key+`: .* is not (a|an) `, err.Error(), key)
+		}
+	}
+	assert.Len(t, wrong, len(Keys), "a case for a key that does not exist")
 }

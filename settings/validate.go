@@ -118,7 +118,27 @@ func (s Settings) Validate() error {
 			add("compliancePacks[%d]: %s is not a rule pack; use %s", i, show(pack), strings.Join(Packs, ", "))
 		}
 	}
+	errs = append(errs, repeats("approverEmails", s.ApproverEmails)...)
+	errs = append(errs, repeats("notifications", s.Notifications)...)
+	errs = append(errs, repeats("notifyOn", s.NotifyOn)...)
+	errs = append(errs, repeats("operatorUsers", s.OperatorUsers)...)
+	errs = append(errs, repeats("compliancePacks", s.CompliancePacks)...)
 	return errors.Join(errs...)
+}
+
+// repeats reports every entry of a list setting that repeats an earlier one. A repeat would
+// subscribe, add or check the same thing twice, which the stack cannot express.
+func repeats[T comparable](key string, items []T) []error {
+	var errs []error
+	first := map[T]int{}
+	for i, item := range items {
+		if j, seen := first[item]; seen {
+			errs = append(errs, fmt.Errorf("%s[%d]: repeats %s[%d]; list each entry once", key, i, key, j))
+			continue
+		}
+		first[item] = i
+	}
+	return errs
 }
 
 func validateSubscriber(name string, sub Subscriber, partitions map[string]bool) []error {
