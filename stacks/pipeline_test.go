@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"encoding/json"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -62,6 +63,7 @@ var configurations = map[string]func(*settings.Settings){
 	"regional": func(s *settings.Settings) {
 		s.Notifications = []settings.Subscriber{{Protocol: "lambda", Endpoint: "arn:aws:lambda:eu-west-1:123456789012:function:notify"}}
 		s.FleetSize, s.InstanceType, s.DeploymentConfig = 3, "t3.small", "HalfAtATime"
+		s.RepositoryName, s.Branch = "shop", "develop"
 	},
 	// Elastic Beanstalk, with approvers to tell.
 	"beanstalk": func(s *settings.Settings) {
@@ -207,8 +209,11 @@ func absent(t *testing.T, s *cdktest.Synthesized, text, what string) {
 }
 
 func toJSON(v any) string {
-	c := &cdktest.Synthesized{JSON: obj{"v": v}}
-	return c.Text()
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func TestImportedRepositoryAndBranch(t *testing.T) {
@@ -373,4 +378,16 @@ func TestFleetSettings(t *testing.T) {
 	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "3", "MaxSize": "3"})
 	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{"InstanceType": "t3.small"})})
 	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
+}
+
+// TestNewRepositoryNameAndBranch: a new repository takes its name, and its first commit, the
+// trigger and the merge protection take the branch.
+func TestNewRepositoryNameAndBranch(t *testing.T) {
+	s := synth(t, "regional")
+	s.Has(t, "AWS::CodeCommit::Repository", obj{"RepositoryName": "shop", "Code": obj_(obj{"BranchName": "develop"})})
+	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{"referenceName": []any{"develop"}})})})
+	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
+		"Configuration": obj_(obj{"BranchName": "develop"}),
+	}))}))})
+	assert.True(t, strings.Contains(s.Text(), `refs/heads/develop`), "pull requests into develop need a passing check")
 }
