@@ -45,7 +45,9 @@ func Parse(ctx map[string]any) (Settings, error) {
 	p.str("instanceType", &s.InstanceType)
 	var tag string
 	if p.str("instanceTag", &tag) {
-		s.InstanceTag, p.errs = parseTag(tag, p.errs)
+		var err error
+		s.InstanceTag, err = parseTag(tag)
+		p.check(err)
 	}
 	p.str("beanstalkApplication", &s.BeanstalkApplication)
 	p.str("beanstalkEnvironment", &s.BeanstalkEnvironment)
@@ -221,16 +223,16 @@ func (p *parser) array(key string, dst *[]any) bool {
 	return true
 }
 
-func parseTag(s string, errs []error) (Tag, []error) {
+func parseTag(s string) (Tag, error) {
 	if s == "" {
-		return Tag{}, errs
+		return Tag{}, nil
 	}
 	k, v, found := strings.Cut(s, "=")
 	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 	if !found || k == "" {
-		return Tag{}, append(errs, fmt.Errorf("instanceTag: %q is not of the form Key=Value", s))
+		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", show(s))
 	}
-	return Tag{Key: k, Value: v}, errs
+	return Tag{Key: k, Value: v}, nil
 }
 
 // misspelledKeys catches a known key typed in the wrong case, which CDK would otherwise ignore in
