@@ -18,7 +18,7 @@ import (
 const StackName = "CicdPipeline"
 
 func main() {
-	app := awscdk.NewApp(nil)
+	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(builtinValidation())})
 	if err := newApp(app); err != nil {
 		fmt.Fprintln(os.Stderr, "invalid settings (cdk.json context or -c key=value):")
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -53,6 +53,15 @@ func newApp(app awscdk.App) error {
 	}
 	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: env()}})
 	return nil
+}
+
+// builtinValidation reports whether aws-cdk-lib's built-in CloudFormation validation runs at
+// synthesis: only when CDK_VALIDATION=true. It is the largest single cost of a synth (about two
+// seconds of WebAssembly start-up and template checks), and every configuration the tests
+// synthesize is linted in CI with cfn-lint, AWS's own template linter, instead. The CDK CLI only
+// ever sets CDK_VALIDATION=false (--no-validation), so true is the explicit opt-in.
+func builtinValidation() bool {
+	return os.Getenv("CDK_VALIDATION") == "true"
 }
 
 // env pins the stack to the account and region of the CLI's credentials when there are any, as

@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,9 +27,7 @@ func TestMain(m *testing.M) {
 		floorApp()
 		os.Exit(0)
 	}
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
+	cdktest.Main(m)
 }
 
 // defaultSynth is the app synthesized with cdk.json's context, as `cdk synth` does it, once for

@@ -18,11 +18,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { cdktest.Main(m) }
 
 type obj = map[string]any
 
@@ -82,7 +78,7 @@ func synth(t *testing.T, name string) *cdktest.Synthesized {
 	require.NoError(t, s.Validate())
 	props := &stacks.Props{Settings: s, SeedDirectory: "../sample-app"}
 	if name == "regional" {
-		props.Env = &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}
+		props.Env = &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")}
 	}
 	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", props)
 	synthesized[name] = cdktest.Synth(t, stack)

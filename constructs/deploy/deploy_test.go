@@ -74,7 +74,7 @@ func TestFleetOnItsOwnIsNagClean(t *testing.T) {
 // load balancer logs to the log bucket, and no ELB2 suppression is recorded.
 func TestFleetWithARegionLogsItsLoadBalancer(t *testing.T) {
 	stack := awscdk.NewStack(cdktest.NewApp(), jsii.String("Regional"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
+		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
 	})
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 	deploy.NewFleet(stack, jsii.String("Fleet"), nil)

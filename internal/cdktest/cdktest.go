@@ -28,12 +28,22 @@ type Synthesized struct {
 	NagErrors []string
 }
 
+// Account is the AWS account of the tests' region-pinned stacks; cdktest supplies the lookups the
+// CLI would make for it (availability zones in eu-west-1 and us-east-1).
+const Account = "123456789012"
+
 // NewApp returns an app with the context of the project's cdk.json (its feature flags and
-// settings), so that tests synthesize what `cdk synth` does.
+// settings), so that tests synthesize what `cdk synth` does. Each app writes its cloud assembly to
+// a directory of its own below the package's output directory (see Main).
 func NewApp() awscdk.App {
 	ctx := Context()
-	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	apps++
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(outdir(), fmt.Sprintf("app%d", apps)))})
 }
+
+// apps counts the apps NewApp made, for their output directories; tests never run CDK code in
+// parallel (jsii is not goroutine-safe), so a plain counter is enough.
+var apps int
 
 // Context returns the context of the project's cdk.json, found by walking up from the working
 // directory.
@@ -54,6 +64,11 @@ func Context() map[string]any {
 			// turns it off so templates are reproducible).
 			doc.Context["aws:cdk:enable-path-metadata"] = true
 			doc.Context["aws:cdk:version-reporting"] = false
+			// What the CLI would look up for a stack with a known environment (cdk.context.json):
+			// without it, a VPC spreads over placeholder zones such as dummy1a.
+			for _, region := range []string{"eu-west-1", "us-east-1"} {
+				doc.Context["availability-zones:account="+Account+":region="+region] = []any{region + "a", region + "b", region + "c"}
+			}
 			return doc.Context
 		}
 		parent := filepath.Dir(dir)
@@ -175,11 +190,77 @@ func Obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLi
 // Arr matches an array that contains the given items, in order.
 func Arr(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
 
+// TemplatesDirVariable names the environment variable that asks Main to keep every template the
+// package's tests synthesized, so that CI can lint them all with cfn-lint (.ci/run sets it).
+const TemplatesDirVariable = "CDK_PIPELINE_TEMPLATES_DIR"
+
 // Main runs a package's tests and closes jsii after them; call it from TestMain.
+//
+// aws-cdk-lib's built-in template validation is off in tests unless CDK_VALIDATION is set: it costs
+// about two seconds per test process, and CI lints every synthesized template with cfn-lint, AWS's
+// own linter, instead. Every app, including those an Example makes with awscdk.NewApp(nil), writes
+// below one output directory (CDK_OUTDIR), from which Main copies the templates to
+// $CDK_PIPELINE_TEMPLATES_DIR when that is set.
 func Main(m *testing.M) {
+	if os.Getenv("CDK_VALIDATION") == "" {
+		os.Setenv("CDK_VALIDATION", "false")
+	}
+	os.Setenv("CDK_OUTDIR", outdir())
+	// The jsii client, and with it the environment its Node.js process will get, is created while
+	// packages initialize (type registration); only the process start is lazy. Closing the
+	// unstarted client makes the first CDK call start one that sees the variables above.
+	jsii.Close()
 	code := m.Run()
 	jsii.Close()
+	if dir := os.Getenv(TemplatesDirVariable); dir != "" && code == 0 {
+		if err := keepTemplates(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "cdktest:", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(outdir())
 	os.Exit(code)
+}
+
+var outdirPath string
+
+// outdir is the package's output directory for cloud assemblies, made on first use.
+func outdir() string {
+	if outdirPath == "" {
+		dir, err := os.MkdirTemp("", "cdktest-")
+		if err != nil {
+			panic(err)
+		}
+		outdirPath = dir
+	}
+	return outdirPath
+}
+
+// keepTemplates copies every synthesized template to dir, named after the package and the app's
+// directory so that no two packages' templates collide.
+func keepTemplates(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	pkg := filepath.Base(wd)
+	return filepath.WalkDir(outdir(), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".template.json") {
+			return err
+		}
+		rel, err := filepath.Rel(outdir(), path)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, pkg+"-"+strings.ReplaceAll(rel, string(filepath.Separator), "-")), b, 0o644)
+	})
 }
 
 // Count returns how many resources of each type the stack synthesizes, for Examples to print.
