@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 )
 
 // Keys are the context keys of the contract, in the order the README documents them.
@@ -29,14 +32,14 @@ const maxValueLen = 4096
 func Parse(ctx map[string]any) (Settings, error) {
 	p := parser{ctx: ctx}
 	s := Defaults()
-	p.check(misspelledKeys(ctx))
+	p.check(unknownKeys(ctx))
 	p.str("repositoryName", &s.RepositoryName)
 	p.boolean("importRepository", &s.ImportRepository)
 	p.str("branch", &s.Branch)
 	p.boolean("approval", &s.Approval)
 	p.list("approverEmails", &s.ApproverEmails)
 	p.subscribers("notifications", &s.Notifications)
-	p.list("notifyOn", &s.NotifyOn)
+	p.states("notifyOn", &s.NotifyOn)
 	var target string
 	if p.str("deployTarget", &target) {
 		s.DeployTarget = Target(target)
@@ -75,7 +78,7 @@ func (p *parser) check(err error) {
 }
 
 func (p *parser) fail(key string, raw any, want string) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s is not %s", key, show(raw), want))
+	p.errs = append(p.errs, fmt.Errorf("%s: %s is not %s", key, rules.Show(raw), want))
 }
 
 // value returns the raw value of key, or false when the key is absent, nil or too long to consider.
@@ -150,11 +153,22 @@ func (p *parser) integer(key string, dst *int) {
 	p.fail(key, raw, "a whole number")
 }
 
+// states reads a list of pipeline states.
+func (p *parser) states(key string, dst *[]PipelineState) {
+	var names []string
+	if p.list(key, &names) {
+		*dst = make([]PipelineState, len(names))
+		for i, n := range names {
+			(*dst)[i] = PipelineState(n)
+		}
+	}
+}
+
 // list accepts a JSON array of strings, natively or as JSON text.
-func (p *parser) list(key string, dst *[]string) {
+func (p *parser) list(key string, dst *[]string) bool {
 	var items []any
 	if !p.array(key, &items) {
-		return
+		return false
 	}
 	out := make([]string, 0, len(items))
 	for i, item := range items {
@@ -166,6 +180,7 @@ func (p *parser) list(key string, dst *[]string) {
 		out = append(out, strings.TrimSpace(s))
 	}
 	*dst = out
+	return true
 }
 
 func (p *parser) subscribers(key string, dst *[]Subscriber) {
@@ -181,8 +196,8 @@ func (p *parser) subscribers(key string, dst *[]Subscriber) {
 			p.fail(name, item, `an object like {"protocol": "email", "endpoint": "ops@example.com"}`)
 			continue
 		}
-		var sub Subscriber
-		fields := map[string]*string{"protocol": &sub.Protocol, "endpoint": &sub.Endpoint}
+		var protocol, endpoint string
+		fields := map[string]*string{"protocol": &protocol, "endpoint": &endpoint}
 		for k, v := range obj {
 			field, known := fields[k]
 			if !known {
@@ -196,7 +211,7 @@ func (p *parser) subscribers(key string, dst *[]Subscriber) {
 			}
 			*field = strings.TrimSpace(s)
 		}
-		out = append(out, sub)
+		out = append(out, Subscriber{Protocol: Protocol(protocol), Endpoint: endpoint})
 	}
 	*dst = out
 }
@@ -230,45 +245,54 @@ func parseTag(s string) (Tag, error) {
 	k, v, found := strings.Cut(s, "=")
 	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 	if !found || k == "" {
-		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", show(s))
+		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", rules.Show(s))
 	}
 	return Tag{Key: k, Value: v}, nil
 }
 
-// misspelledKeys catches a known key typed in the wrong case, which CDK would otherwise ignore in
-// silence. Other unknown keys are left alone: CDK itself keeps feature flags and lookups in context.
-func misspelledKeys(ctx map[string]any) error {
-	known := make(map[string]string, len(Keys))
+// unknownKeys reports every context key that is neither a setting nor one the CDK toolkit puts in
+// context itself, with the nearest setting when the key looks like a typo of one: an unknown key
+// would otherwise be ignored in silence, and the user would believe it took effect.
+func unknownKeys(ctx map[string]any) error {
+	known := map[string]bool{}
 	for _, k := range Keys {
-		known[strings.ToLower(k)] = k
+		known[k] = true
 	}
 	var errs []error
 	for k := range ctx {
-		if want, ok := known[strings.ToLower(k)]; ok && want != k {
-			errs = append(errs, fmt.Errorf("%s: unknown setting; did you mean %s?", k, want))
+		if known[k] || toolkitKey(k) {
+			continue
+		}
+		name := k
+		if !plainKeyRE.MatchString(k) {
+			name = rules.Show(k)
+		}
+		if near := rules.Nearest(k, Keys); near != "" {
+			errs = append(errs, fmt.Errorf("%s: unknown setting; did you mean %s?", name, near))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: unknown setting; the settings are listed in docs/settings.md", name))
 		}
 	}
 	sortErrors(errs)
 	return errors.Join(errs...)
 }
 
-// show renders a raw value for an error message: quoted, escaped and cut short, so control
-// characters and huge values cannot garble the terminal.
-func show(raw any) string {
-	var s string
-	switch v := raw.(type) {
-	case string:
-		s = strconv.QuoteToASCII(v)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			b = []byte(fmt.Sprint(v))
-		}
-		s = string(b)
+var (
+	plainKeyRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	// lookupKeyRE matches the keys of context lookups, which the CLI records in cdk.context.json,
+	// such as availability-zones:account=123456789012:region=eu-west-1.
+	lookupKeyRE = regexp.MustCompile(`^[a-z][a-z0-9-]*:.*account=`)
+)
+
+// toolkitKey reports whether key is one that the CDK CLI, aws-cdk-lib or the user's toolkit
+// configuration puts in context: feature flags (@aws-cdk/..., @aws-cdk-containers/...), the
+// CLI's own keys (aws:cdk:enable-path-metadata, aws:cdk:bundling-stacks, ...), notices the user
+// acknowledged, the telemetry choice, and the results of lookups.
+func toolkitKey(key string) bool {
+	switch {
+	case strings.HasPrefix(key, "@"), strings.HasPrefix(key, "aws:cdk:"), strings.HasPrefix(key, "aws-cdk:"),
+		strings.HasPrefix(key, "cdk-"), key == "acknowledged-issue-numbers", key == "cli-telemetry":
+		return true
 	}
-	const limit = 80
-	if len(s) > limit {
-		s = s[:limit] + fmt.Sprintf("…(%d characters)", len(s))
-	}
-	return s
+	return lookupKeyRE.MatchString(key)
 }

@@ -40,14 +40,13 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		"repositoryName":        "my-app.v2",
 		"importRepository":      "TRUE",
 		"branch":                "release/2026-11",
-		"approval":              "false",
+		"approval":              "true",
 		"approverEmails":        `["lead@example.com"]`,
 		"notifications":         `[{"protocol":"sms","endpoint":"+14155550100"},{"protocol":"https","endpoint":"https://hooks.example.com/x"}]`,
 		"notifyOn":              `["FAILED"]`,
-		"deployTarget":          "instances",
+		"deployTarget":          "fleet",
 		"fleetSize":             "3",
 		"instanceType":          "m7i.large",
-		"instanceTag":           "Environment=prod",
 		"deploymentConfig":      "AllAtOnce",
 		"operatorUsers":         `["alice","bob@corp"]`,
 		"terminationProtection": "false",
@@ -57,15 +56,15 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, Settings{
-		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11", Approval: false,
+		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11", Approval: true,
 		ApproverEmails: []string{"lead@example.com"},
 		Notifications: []Subscriber{
 			{Protocol: "sms", Endpoint: "+14155550100"},
 			{Protocol: "https", Endpoint: "https://hooks.example.com/x"},
 		},
-		NotifyOn: []string{"FAILED"}, DeployTarget: Instances, FleetSize: 3, InstanceType: "m7i.large",
-		InstanceTag: Tag{Key: "Environment", Value: "prod"}, DeploymentConfig: "AllAtOnce",
-		OperatorUsers: []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
+		NotifyOn: []PipelineState{PipelineFailed}, DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large",
+		DeploymentConfig: "AllAtOnce",
+		OperatorUsers:    []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
 		CompliancePacks: []string{"HIPAA.Security"},
 	}, s)
 }
@@ -73,15 +72,33 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 func TestParseAcceptsNativeJSON(t *testing.T) {
 	var ctx map[string]any
 	require.NoError(t, json.Unmarshal([]byte(`{
-		"approval": false, "fleetSize": 4, "deployTarget": "beanstalk",
+		"approval": false, "fleetSize": 2, "deployTarget": "beanstalk",
 		"beanstalkApplication": "My App", "beanstalkEnvironment": "my-env-1",
 		"notifications": [{"protocol": "email", "endpoint": "ops@example.com"}]}`), &ctx))
 	s, err := Parse(ctx)
 	require.NoError(t, err)
 	assert.False(t, s.Approval)
-	assert.Equal(t, 4, s.FleetSize)
+	assert.Equal(t, 2, s.FleetSize, "the default is no change, so it may stay in cdk.json with another target")
 	assert.Equal(t, Beanstalk, s.DeployTarget)
 	assert.Equal(t, []Subscriber{{"email", "ops@example.com"}}, s.Notifications)
+}
+
+// TestToolkitKeysAreAccepted gives Parse the keys the CDK CLI 2.1148.1 adds to the app's context
+// (recorded from CDK_CONTEXT_JSON), a feature flag given with -c, the keys the CLI records in
+// cdk.context.json and cdk.json, and lookups: none of them is a setting, none is an error.
+func TestToolkitKeysAreAccepted(t *testing.T) {
+	ctx := cdkJSONContext(t)
+	for k, v := range map[string]any{
+		"aws:cdk:enable-path-metadata": true, "aws:cdk:enable-asset-metadata": true,
+		"aws:cdk:disable-version-reporting": true, "aws:cdk:bundling-stacks": []any{"**"},
+		"@aws-cdk/core:failSynthOnValidationErrors": false, "@aws-cdk/aws-lambda:recognizeVersionProps": "true",
+		"availability-zones:account=123456789012:region=eu-west-1": []any{"eu-west-1a", "eu-west-1b"},
+		"acknowledged-issue-numbers":                               []any{32775.0}, "cli-telemetry": false, "cdk-migrate": true,
+	} {
+		ctx[k] = v
+	}
+	_, err := Parse(ctx)
+	assert.NoError(t, err)
 }
 
 func TestEveryProtocolAcceptsItsEndpoint(t *testing.T) {
@@ -177,6 +194,24 @@ func TestBadInput(t *testing.T) {
 		{"repeated pack", map[string]any{"compliancePacks": `["HIPAA.Security","HIPAA.Security"]`}, []string{"compliancePacks[1]: repeats compliancePacks[0]"}},
 		{"very long value", map[string]any{"branch": long}, []string{"branch: value is 4097 characters long; the limit is 4096"}},
 		{"misspelled key", map[string]any{"fleetsize": "3"}, []string{"fleetsize: unknown setting; did you mean fleetSize?"}},
+		{"misspelled approval", map[string]any{"aproval": "false"}, []string{"aproval: unknown setting; did you mean approval?"}},
+		{"snake case key", map[string]any{"fleet_size": "3"}, []string{"fleet_size: unknown setting; did you mean fleetSize?"}},
+		{"singular of a list key", map[string]any{"notification": `[]`}, []string{"notification: unknown setting; did you mean notifications?"}},
+		{"misspelled key in cdk.json", map[string]any{"aprovers": []any{"lead@example.com"}}, []string{"aprovers: unknown setting; did you mean approverEmails?"}},
+		{"unknown key far from any setting", map[string]any{"colour": "blue"}, []string{"colour: unknown setting; the settings are listed in docs/settings.md"}},
+		{"unknown key with a control character", map[string]any{"a\x1bb": "x"}, []string{`"a\x1bb": unknown setting`}},
+		{"instanceTag with the fleet", map[string]any{"instanceTag": "Env=prod"}, []string{`instanceTag: applies only when deployTarget is "instances", not "fleet"`}},
+		{"beanstalk names with instances", map[string]any{"deployTarget": "instances", "instanceTag": "Env=prod", "beanstalkApplication": "app", "beanstalkEnvironment": "app-env"},
+			[]string{`beanstalkApplication: applies only when deployTarget is "beanstalk", not "instances"`, `beanstalkEnvironment: applies only when deployTarget is "beanstalk", not "instances"`}},
+		{"fleet settings with instances", map[string]any{"deployTarget": "instances", "instanceTag": "Env=prod", "fleetSize": "3", "instanceType": "t3.small"},
+			[]string{`fleetSize: applies only when deployTarget is "fleet", not "instances"`, `instanceType: applies only when deployTarget is "fleet", not "instances"`}},
+		{"deployment config with beanstalk", map[string]any{"deployTarget": "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "app-env", "deploymentConfig": "AllAtOnce"},
+			[]string{"deploymentConfig: applies only when CodeDeploy releases"}},
+		{"approvers without approval", map[string]any{"approval": "false", "approverEmails": `["lead@example.com"]`}, []string{"approverEmails: applies only when approval is true"}},
+		{"instance size typo", map[string]any{"instanceType": "t3.mirco"}, []string{`instanceType: "t3.mirco" is not an EC2 instance type: no instance size "mirco"; did you mean t3.micro?`}},
+		{"instance family typo", map[string]any{"instanceType": "m7y.large"}, []string{`instanceType: "m7y.large" is not an EC2 instance type: no instance family "m7y"; did you mean`}},
+		{"instance family unknown", map[string]any{"instanceType": "zz9.large"}, []string{`instanceType: "zz9.large" is not an EC2 instance type: no instance family "zz9"`}},
+		{"dedicated-host instance type", map[string]any{"instanceType": "u-6tb1.metal"}, []string{`instanceType: "u-6tb1.metal" runs only on dedicated hosts`}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}
@@ -190,7 +225,7 @@ func TestBadInput(t *testing.T) {
 				assert.Contains(t, err.Error(), want)
 			}
 			for _, line := range lines {
-				assert.Regexp(t, `^[a-zA-Z]+(\[\d+\])?(\.[a-z]+)?: `, line, "every line names its key")
+				assert.Regexp(t, `^("[^"]*"|[A-Za-z_-]+)(\[\d+\])?(\.[a-z]+)?: `, line, "every line names its key")
 				assert.NotContains(t, line, "\x1b", "control characters are escaped")
 				assert.Less(t, len(line), 400, "values are cut short")
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -55,10 +56,13 @@ type Approval struct {
 	Action awscodepipelineactions.ManualApprovalAction
 }
 
-// New creates an Approval.
+// New creates an Approval. It panics when an entry of Emails is not an email address.
 func New(scope constructs.Construct, id *string, props *Props) *Approval {
 	if props == nil {
 		props = &Props{}
+	}
+	for _, email := range props.Emails {
+		rules.Must("approval.New: props.Emails", rules.EmailAddress(email))
 	}
 	a := &Approval{Topic: props.Topic}
 	constructs.NewConstruct_Override(a, scope, id)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
@@ -19,20 +20,30 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example builds with a database password from Secrets Manager and a parameter from SSM: the
 // project is granted read access to both, and neither value enters the template.
 func Example() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("BuildExample"), nil)
 	b := build.New(stack, jsii.String("Build"), &build.Props{
 		Variables:      map[string]string{"STAGE": "test"},
 		ParameterStore: map[string]string{"API_URL": "/app/api-url"},
 		SecretsManager: map[string]string{"DB_PASSWORD": "app/db:password"},
 	})
 	action := b.NewAction(awscodepipeline.NewArtifact(jsii.String("Source"), nil), awscodepipeline.NewArtifact(jsii.String("Build"), nil))
+	template := assertions.Template_FromStack(stack, nil)
+	template.HasResourceProperties(jsii.String("AWS::CodeBuild::Project"), map[string]any{"Environment": assertions.Match_ObjectLike(&map[string]any{
+		"EnvironmentVariables": assertions.Match_ArrayWith(&[]any{map[string]any{"Name": "DB_PASSWORD", "Type": "SECRETS_MANAGER", "Value": "app/db:password"}}),
+	})})
 	fmt.Println(*action.ActionProperties().ActionName, *b.BuildURL())
-	fmt.Println(cdktest.Count(stack, "AWS::CodeBuild::Project", "AWS::CodeBuild::ReportGroup", "AWS::KMS::Key"))
-	// Output:
-	// Build #{BuildVariables.BUILD_URL}
-	// AWS::CodeBuild::Project: 1
-	// AWS::CodeBuild::ReportGroup: 1
-	// AWS::KMS::Key: 1
+	// Output: Build #{BuildVariables.BUILD_URL}
+}
+
+// TestNilProps: nil props give a project with its own key, logs and report group.
+func TestNilProps(t *testing.T) {
+	stack := cdktest.NewStack("NilProps")
+	build.New(stack, jsii.String("Build"), nil)
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Count(t, "AWS::CodeBuild::ReportGroup", 1)
+	s.Has(t, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 365.0})
 }
 
 func TestDefaults(t *testing.T) {

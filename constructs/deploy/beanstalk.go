@@ -8,6 +8,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -30,11 +31,12 @@ type Beanstalk struct {
 	props      BeanstalkProps
 }
 
-// NewBeanstalk creates a Beanstalk target. It panics when a name is missing.
+// NewBeanstalk creates a Beanstalk target. It panics when a name is missing or invalid.
 func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps) *Beanstalk {
-	if props == nil || props.Application == nil || props.Environment == nil {
-		panic("deploy: NewBeanstalk needs both Application and Environment")
-	}
+	rules.Required("deploy.NewBeanstalk", "Application", props == nil || props.Application == nil)
+	rules.Required("deploy.NewBeanstalk", "Environment", props.Environment == nil)
+	rules.Must("deploy.NewBeanstalk: props.Application", rules.BeanstalkApplication(*props.Application))
+	rules.Must("deploy.NewBeanstalk: props.Environment", rules.BeanstalkEnvironment(*props.Environment))
 	b := &Beanstalk{props: *props}
 	constructs.NewConstruct_Override(b, scope, id)
 	// The pipeline's account assumes this role, as it would the library's default action role;

@@ -52,7 +52,7 @@ func Config(name string) awscodedeploy.IServerDeploymentConfig {
 	case "AllAtOnce":
 		return awscodedeploy.ServerDeploymentConfig_ALL_AT_ONCE()
 	}
-	panic(fmt.Sprintf("deploy: unknown deployment configuration %q", name))
+	panic(fmt.Sprintf("deploy.Config: %q is not a deployment configuration; use OneAtATime, HalfAtATime, AllAtOnce", name))
 }
 
 // rollback is the same for every CodeDeploy target: undo a release that failed, that an operator

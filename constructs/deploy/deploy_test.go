@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
@@ -21,36 +24,49 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // Example_fleet creates three instances behind a load balancer, updated half at a time, and rolled
 // back when a release fails, is stopped, or trips the fleet's alarms.
 func Example_fleet() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("FleetExample"), nil)
 	fleet := deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{
 		Size:             jsii.Number(3),
 		InstanceType:     awsec2.NewInstanceType(jsii.String("t3.small")),
 		DeploymentConfig: awscodedeploy.ServerDeploymentConfig_HALF_AT_A_TIME(),
 	})
-	fmt.Println(len(fleet.Alarms), "alarms")
-	fmt.Println(cdktest.Count(stack, "AWS::AutoScaling::AutoScalingGroup", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::CodeDeploy::DeploymentGroup"))
+	template := assertions.Template_FromStack(stack, nil)
+	groups := *template.FindResources(jsii.String("AWS::CodeDeploy::DeploymentGroup"), nil)
+	for _, group := range groups {
+		fmt.Println((*group)["Properties"].(map[string]any)["DeploymentConfigName"])
+	}
+	fmt.Println(len(fleet.Alarms), "alarms roll a release back")
 	// Output:
-	// 2 alarms
-	// AWS::AutoScaling::AutoScalingGroup: 1
-	// AWS::ElasticLoadBalancingV2::LoadBalancer: 1
-	// AWS::CodeDeploy::DeploymentGroup: 1
+	// CodeDeployDefault.HalfAtATime
+	// 2 alarms roll a release back
 }
 
-// Example_instances releases to existing instances tagged Environment=staging; attach
-// InstancePolicy to their role.
+// Example_instances releases to existing instances tagged Environment=staging, which read the
+// revisions from a pipeline's artifact bucket: attach InstancePolicy to their role.
 func Example_instances() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
-	in := deploy.NewInstances(stack, jsii.String("Staging"), &deploy.InstancesProps{TagKey: jsii.String("Environment"), TagValue: jsii.String("staging")})
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("InstancesExample"), nil)
+	in := deploy.NewInstances(stack, jsii.String("Staging"), &deploy.InstancesProps{
+		TagKey: jsii.String("Environment"), TagValue: jsii.String("staging"),
+		ArtifactBucket: awss3.Bucket_FromBucketName(stack, jsii.String("Artifacts"), jsii.String("my-pipeline-artifacts")),
+		ArtifactKey:    awskms.Key_FromKeyArn(stack, jsii.String("Key"), jsii.String("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")),
+	})
+	template := assertions.Template_FromStack(stack, nil)
+	fmt.Println(len(*template.FindResources(jsii.String("AWS::IAM::ManagedPolicy"), nil)), "policy to attach")
 	fmt.Println(in.URL() == nil)
-	// Output: true
+	// Output:
+	// 1 policy to attach
+	// true
 }
 
 // Example_existing releases with a deployment group that another stack or team owns.
 func Example_existing() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
-	app := awscodedeploy.ServerApplication_FromServerApplicationName(stack, jsii.String("App"), jsii.String("shop"))
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("ExistingExample"), nil)
+	application := awscodedeploy.ServerApplication_FromServerApplicationName(stack, jsii.String("App"), jsii.String("shop"))
 	group := awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes(stack, jsii.String("Group"), &awscodedeploy.ServerDeploymentGroupAttributes{
-		Application: app, DeploymentGroupName: jsii.String("shop-prod"),
+		Application: application, DeploymentGroupName: jsii.String("shop-prod"),
 	})
 	target := deploy.Existing(group, jsii.String("https://shop.example.com"))
 	fmt.Println(*target.URL(), *target.DeploymentGroup().DeploymentGroupName())
@@ -103,12 +119,35 @@ func TestConfigNames(t *testing.T) {
 	for name, want := range map[string]string{"OneAtATime": "CodeDeployDefault.OneAtATime", "HalfAtATime": "CodeDeployDefault.HalfAtATime", "AllAtOnce": "CodeDeployDefault.AllAtOnce"} {
 		assert.Equal(t, want, *deploy.Config(name).DeploymentConfigName())
 	}
-	assert.Panics(t, func() { deploy.Config("TwoAtATime") })
+	assert.PanicsWithValue(t, `deploy.Config: "TwoAtATime" is not a deployment configuration; use OneAtATime, HalfAtATime, AllAtOnce`, func() { deploy.Config("TwoAtATime") })
 }
 
-func TestBeanstalkNeedsBothNames(t *testing.T) {
-	assert.Panics(t, func() {
-		deploy.NewBeanstalk(cdktest.NewStack("B"), jsii.String("B"), &deploy.BeanstalkProps{Application: jsii.String("app")})
+// TestNilProps: each constructor works with nil props, or fails with one line naming the prop
+// before it creates anything.
+func TestNilProps(t *testing.T) {
+	stack := cdktest.NewStack("NilProps")
+	in := deploy.NewInstances(stack, jsii.String("Instances"), nil)
+	assert.Nil(t, in.InstancePolicy, "no artifact bucket or key, no policy")
+	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"Ec2TagSet": cdktest.Obj(map[string]any{})})
+	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Application is required", func() { deploy.NewBeanstalk(stack, jsii.String("B1"), nil) })
+	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Environment is required", func() {
+		deploy.NewBeanstalk(stack, jsii.String("B2"), &deploy.BeanstalkProps{Application: jsii.String("app")})
 	})
-	assert.Panics(t, func() { deploy.NewBeanstalk(cdktest.NewStack("B"), jsii.String("B"), nil) })
+}
+
+func TestPropsAreCheckedLikeSettings(t *testing.T) {
+	stack := cdktest.NewStack("Checked")
+	assert.PanicsWithValue(t, `deploy.NewFleet: props.InstanceType: "t4g.micro" is an Arm (Graviton) type; the fleet runs x86_64 Amazon Linux 2023 and an amd64 build, so use an x86_64 type such as t3.micro`, func() {
+		deploy.NewFleet(stack, jsii.String("Arm"), &deploy.FleetProps{InstanceType: awsec2.NewInstanceType(jsii.String("t4g.micro"))})
+	})
+	assert.PanicsWithValue(t, `deploy.NewInstances: props.TagKey and TagValue: "aws:x=y" is not a valid EC2 tag: the key is 1-128 characters, the value up to 256, no control characters, and keys may not start with aws:`, func() {
+		deploy.NewInstances(stack, jsii.String("AwsTag"), &deploy.InstancesProps{TagKey: jsii.String("aws:x"), TagValue: jsii.String("y")})
+	})
+	assert.Panics(t, func() {
+		deploy.NewBeanstalk(stack, jsii.String("BadEnv"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("-x")})
+	})
+	assert.Empty(t, *stack.Node().Children(), "nothing was created")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -77,10 +78,14 @@ type Fleet struct {
 	certificate awscertificatemanager.ICertificate
 }
 
-// NewFleet creates a Fleet.
+// NewFleet creates a Fleet. It panics when InstanceType is not an x86_64 type that aws-cdk-lib
+// knows: the instances run x86_64 Amazon Linux 2023.
 func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet {
 	if props == nil {
 		props = &FleetProps{}
+	}
+	if props.InstanceType != nil {
+		rules.Must("deploy.NewFleet: props.InstanceType", rules.InstanceType(*props.InstanceType.ToString()))
 	}
 	f := &Fleet{Vpc: props.Vpc}
 	constructs.NewConstruct_Override(f, scope, id)

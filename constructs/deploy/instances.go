@@ -10,6 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -27,8 +28,10 @@ type InstancesProps struct {
 	// Alarms stop and roll back a deployment while they fire.
 	// Default: none; a deployment still rolls back when it fails or is stopped.
 	Alarms []awscloudwatch.IAlarm
-	// ArtifactBucket is what InstancePolicy lets the instances read.
-	// Default: none.
+	// ArtifactBucket is what InstancePolicy lets the instances read: the pipeline's artifact
+	// bucket, which holds the revisions.
+	// Default: none; without ArtifactBucket and ArtifactKey there is no InstancePolicy, and the
+	// instances' role must be able to read the revisions some other way.
 	ArtifactBucket awss3.IBucket
 	// ArtifactKey is what InstancePolicy lets the instances decrypt with.
 	// Default: none.
@@ -42,24 +45,28 @@ type Instances struct {
 	// Group is the CodeDeploy deployment group of the tagged instances.
 	Group awscodedeploy.ServerDeploymentGroup
 	// InstancePolicy lets the instances read and decrypt the pipeline's artifacts; attach it to
-	// their role.
+	// their role. It is nil when neither ArtifactBucket nor ArtifactKey was given.
 	InstancePolicy awsiam.ManagedPolicy
 }
 
-// NewInstances creates Instances.
+// NewInstances creates Instances. It panics when the tag is not a valid EC2 tag.
 func NewInstances(scope constructs.Construct, id *string, props *InstancesProps) *Instances {
 	if props == nil {
 		props = &InstancesProps{}
 	}
+	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
+	rules.Must("deploy.NewInstances: props.TagKey and TagValue", rules.Tag(*key, *value))
 	in := &Instances{}
 	constructs.NewConstruct_Override(in, scope, id)
-	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
 	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		Ec2InstanceTags: awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{*key: {value}}),
 		Alarms:          toAlarmRefs(props.Alarms),
 		AutoRollback:    rollback(len(props.Alarms) > 0),
 		InstallAgent:    jsii.Bool(false),
 	})
+	if props.ArtifactBucket == nil && props.ArtifactKey == nil {
+		return in
+	}
 	in.InstancePolicy = awsiam.NewManagedPolicy(in, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Attach to the role of the instances the pipeline deploys to: read and decrypt its artifacts."),
 	})

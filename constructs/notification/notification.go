@@ -17,7 +17,35 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+)
+
+// PipelineState is a state of a pipeline execution. It is the same type as settings.PipelineState.
+type PipelineState = rules.PipelineState
+
+// The pipeline execution states that Props.States may name.
+const (
+	PipelineCanceled   = rules.PipelineCanceled
+	PipelineFailed     = rules.PipelineFailed
+	PipelineResumed    = rules.PipelineResumed
+	PipelineStarted    = rules.PipelineStarted
+	PipelineStopped    = rules.PipelineStopped
+	PipelineStopping   = rules.PipelineStopping
+	PipelineSucceeded  = rules.PipelineSucceeded
+	PipelineSuperseded = rules.PipelineSuperseded
+)
+
+// DeploymentState is a state of a CodeDeploy deployment.
+type DeploymentState = rules.DeploymentState
+
+// The CodeDeploy deployment states that notify. A rollback shows as the failed or stopped
+// deployment's FAILURE or STOP, then as the rollback deployment's own START and SUCCESS.
+const (
+	DeploymentStart   = rules.DeploymentStart
+	DeploymentSuccess = rules.DeploymentSuccess
+	DeploymentFailure = rules.DeploymentFailure
+	DeploymentStop    = rules.DeploymentStop
 )
 
 // Props configures a Notification. Nil props means all defaults.
@@ -26,8 +54,8 @@ type Props struct {
 	// Default: none; no pipeline feed.
 	Pipeline awscodepipeline.IPipeline
 	// States are the pipeline execution states that notify.
-	// Default: FAILED, STOPPED and SUCCEEDED.
-	States []string
+	// Default: PipelineFailed, PipelineStopped and PipelineSucceeded.
+	States []PipelineState
 	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
 	// Default: none; no deployment feed.
 	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
@@ -61,14 +89,16 @@ type Notification struct {
 	SubscriptionDeadLetters awssqs.Queue
 }
 
-// DeploymentStates are the CodeDeploy states that notify. A rollback shows as the failed or
-// stopped deployment's FAILURE or STOP, then as the rollback deployment's own START and SUCCESS.
-var DeploymentStates = []string{"START", "SUCCESS", "FAILURE", "STOP"}
+// DeploymentStates are the CodeDeploy states that notify.
+var DeploymentStates = []DeploymentState{DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop}
 
-// New creates a Notification.
+// New creates a Notification. It panics when a state in States is not a pipeline state.
 func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props == nil {
 		props = &Props{}
+	}
+	for _, state := range props.States {
+		rules.Must("notification.New", rules.OneOf(state, rules.PipelineStates, "a pipeline state"))
 	}
 	n := &Notification{Key: props.Key, Messages: props.Messages, Events: props.Events}
 	constructs.NewConstruct_Override(n, scope, id)
@@ -90,7 +120,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props.Pipeline != nil {
 		states := props.States
 		if len(states) == 0 {
-			states = []string{"FAILED", "STOPPED", "SUCCEEDED"}
+			states = []PipelineState{PipelineFailed, PipelineStopped, PipelineSucceeded}
 		}
 		// Created here rather than with the pipeline's OnStateChange, so that the rule belongs to
 		// this construct.

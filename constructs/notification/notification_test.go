@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -17,49 +18,72 @@ import (
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
 
-// Example subscribes a person by email, a webhook by string, and a queue of this app by type.
-// The person gets readable lines, the machines the event JSON, with the dead-letter queue.
+// Example subscribes a person by email, a webhook by URL, and a queue of this app by type. The
+// person gets readable text, the machines the event JSON with a dead-letter queue.
 func Example() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("NotificationExample"), nil)
 	n := notification.New(stack, jsii.String("Notification"), nil)
-	n.Subscribe("email", "ops@example.com")
-	n.Subscribe("https", "https://hooks.example.com/pipeline")
-	queue := awssqs.NewQueue(stack, jsii.String("Audit"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true), DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: n.SubscriptionDeadLetters, MaxReceiveCount: jsii.Number(5)}})
+	n.Subscribe(notification.Email, "ops@example.com")
+	n.Subscribe(notification.HTTPS, "https://hooks.example.com/pipeline")
+	queue := awssqs.NewQueue(stack, jsii.String("Audit"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: n.SubscriptionDeadLetters, MaxReceiveCount: jsii.Number(5)}})
 	n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{DeadLetterQueue: n.SubscriptionDeadLetters}))
-	fmt.Println(notification.Readable("email"), notification.Readable("https"))
-	fmt.Println(cdktest.Count(stack, "AWS::SNS::Topic", "AWS::SNS::Subscription"))
+	template := assertions.Template_FromStack(stack, nil)
+	for _, protocol := range []string{"email", "https", "sqs"} {
+		subs := template.FindResources(jsii.String("AWS::SNS::Subscription"), map[string]any{"Properties": map[string]any{"Protocol": protocol}})
+		fmt.Println(protocol, len(*subs))
+	}
+	fmt.Println(notification.Email.Readable(), notification.HTTPS.Readable())
 	// Output:
+	// email 1
+	// https 1
+	// sqs 1
 	// true false
-	// AWS::SNS::Topic: 2
-	// AWS::SNS::Subscription: 3
 }
 
 // Example_existingTopics sends the feed to topics another stack owns; no key or topic is created.
 func Example_existingTopics() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("ExistingTopicsExample"), nil)
 	messages := awssns.Topic_FromTopicArn(stack, jsii.String("Messages"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
 	events := awssns.Topic_FromTopicArn(stack, jsii.String("Events"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops-json"))
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})
-	n.Subscribe("sms", "+14155550100")
-	fmt.Println(n.Key == nil)
-	fmt.Println(cdktest.Count(stack, "AWS::SNS::Topic", "AWS::KMS::Key", "AWS::SNS::Subscription"))
-	// Output:
-	// true
-	// AWS::SNS::Topic: 0
-	// AWS::KMS::Key: 0
-	// AWS::SNS::Subscription: 1
+	n.Subscribe(notification.SMS, "+14155550100")
+	template := assertions.Template_FromStack(stack, nil)
+	fmt.Println(n.Key == nil, len(*template.FindResources(jsii.String("AWS::SNS::Topic"), nil)), "topics")
+	// Output: true 0 topics
 }
 
-func TestUnknownProtocolPanics(t *testing.T) {
-	n := notification.New(cdktest.NewStack("Test"), jsii.String("N"), nil)
-	assert.PanicsWithValue(t, `notification: unknown protocol "pager"`, func() { n.Subscribe("pager", "x") })
+// TestSubscribeChecksEndpoints: Subscribe refuses what the settings refuse, in the same words,
+// and never changes the protocol.
+func TestSubscribeChecksEndpoints(t *testing.T) {
+	n := notification.New(cdktest.NewStack("Checked"), jsii.String("N"), nil)
+	for _, c := range []struct {
+		protocol notification.Protocol
+		endpoint string
+		want     string
+	}{
+		{notification.HTTPS, "http://hooks.example.com/x", `notification.Subscribe: endpoint "http://hooks.example.com/x" is not a URL starting with https:// for protocol https`},
+		{notification.Email, "not-an-email", `notification.Subscribe: endpoint "not-an-email" is not an email address for protocol email`},
+		{notification.SQS, "arn:aws:lambda:us-east-1:123456789012:function:f", "notification.Subscribe: endpoint \"arn:aws:lambda:us-east-1:123456789012:function:f\" is not an ARN like arn:aws:sqs:us-east-1:123456789012:my-queue for protocol sqs"},
+		{"pager", "x", `notification.Subscribe: protocol "pager" is not supported; use email, email-json, http, https, sqs, lambda, firehose, application, sms`},
+	} {
+		assert.PanicsWithValue(t, c.want, func() { n.Subscribe(c.protocol, c.endpoint) })
+	}
+	assert.PanicsWithValue(t, `notification.New: "DONE" is not a pipeline state; use CANCELED, FAILED, RESUMED, STARTED, STOPPED, STOPPING, SUCCEEDED, SUPERSEDED`, func() {
+		notification.New(cdktest.NewStack("States"), jsii.String("N"), &notification.Props{States: []notification.PipelineState{"DONE"}})
+	})
 }
 
-func TestOnItsOwnIsNagClean(t *testing.T) {
+// TestNilProps: nil props make the topics, key and dead-letter queues, and no rules.
+func TestNilProps(t *testing.T) {
 	stack := cdktest.NewStack("Clean")
 	n := notification.New(stack, jsii.String("N"), nil)
-	n.Subscribe("sms", "+14155550100")
+	n.Subscribe(notification.SMS, "+14155550100")
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	s.Count(t, "AWS::Events::Rule", 0)
+	s.Count(t, "AWS::SNS::Topic", 2)
+	s.Has(t, "AWS::SNS::Subscription", map[string]any{"Protocol": "sms", "Endpoint": "+14155550100"})
 }

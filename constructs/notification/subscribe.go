@@ -10,46 +10,62 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 )
 
-// Readable reports whether a protocol's subscribers are people, who get the readable line, rather
-// than machines, who get the event JSON.
-func Readable(protocol string) bool {
-	return protocol == "email" || protocol == "sms"
-}
+// Protocol is an SNS subscription protocol. It is the same type as settings.Protocol.
+type Protocol = rules.Protocol
 
-// Subscribe subscribes an endpoint, given as the settings contract does (see package settings),
-// to the topic that suits its protocol. Endpoints of machine protocols get
-// SubscriptionDeadLetters as their redrive policy. It panics on an unknown protocol.
+// The SNS protocols Subscribe accepts. Email and SMS subscribers are people and get readable
+// text (Protocol.Readable); the others are machines and get the event JSON.
+const (
+	Email       = rules.Email
+	EmailJSON   = rules.EmailJSON
+	HTTP        = rules.HTTP
+	HTTPS       = rules.HTTPS
+	SQS         = rules.SQS
+	Lambda      = rules.Lambda
+	Firehose    = rules.Firehose
+	Application = rules.Application
+	SMS         = rules.SMS
+)
+
+// Subscribe subscribes endpoint to the topic that suits its protocol. Endpoints of machine
+// protocols get SubscriptionDeadLetters as their redrive policy. It checks the endpoint as the
+// app's settings do, and panics with that one line when it is not of the protocol's form (an
+// https subscriber needs an https:// URL, an sqs subscriber a queue ARN, ...).
 //
 // Subscribers that are resources of this app can be subscribed with their types instead, for
 // example n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, ...)).
-func (n *Notification) Subscribe(protocol, endpoint string) {
+func (n *Notification) Subscribe(protocol Protocol, endpoint string) {
+	_, err := rules.Endpoint(protocol, endpoint)
+	rules.Must("notification.Subscribe", err)
 	// Content-derived ids keep a subscription in place when the list is reordered; a replaced
 	// email subscription would need confirming again.
 	h := fnv.New32a()
-	h.Write([]byte(protocol + " " + endpoint))
+	h.Write([]byte(string(protocol) + " " + endpoint))
 	id := fmt.Sprintf("Subscriber%08x", h.Sum32())
 	dlq := n.SubscriptionDeadLetters
 	switch protocol {
-	case "email":
+	case Email:
 		n.Messages.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(endpoint), nil))
-	case "sms":
+	case SMS:
 		n.Messages.AddSubscription(awssnssubscriptions.NewSmsSubscription(jsii.String(endpoint), nil))
-	case "email-json":
+	case EmailJSON:
 		n.Events.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(endpoint), &awssnssubscriptions.EmailSubscriptionProps{Json: jsii.Bool(true)}))
-	case "http", "https":
+	case HTTP, HTTPS:
 		// Not raw: the SNS envelope carries the signature that lets the receiver verify the sender.
 		n.Events.AddSubscription(awssnssubscriptions.NewUrlSubscription(jsii.String(endpoint), &awssnssubscriptions.UrlSubscriptionProps{
 			DeadLetterQueue: dlq,
-			Protocol:        map[string]awssns.SubscriptionProtocol{"http": awssns.SubscriptionProtocol_HTTP, "https": awssns.SubscriptionProtocol_HTTPS}[protocol],
+			Protocol:        map[Protocol]awssns.SubscriptionProtocol{HTTP: awssns.SubscriptionProtocol_HTTP, HTTPS: awssns.SubscriptionProtocol_HTTPS}[protocol],
 		}))
-	case "sqs":
+	case SQS:
 		queue := awssqs.Queue_FromQueueArn(n, jsii.String(id), jsii.String(endpoint))
 		n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
-	case "lambda":
+	case Lambda:
 		fn := awslambda.Function_FromFunctionAttributes(n, jsii.String(id), &awslambda.FunctionAttributes{
 			FunctionArn: jsii.String(endpoint),
 			// Lets the library add the permission for SNS to invoke it; see the README for a
@@ -57,16 +73,14 @@ func (n *Notification) Subscribe(protocol, endpoint string) {
 			SameEnvironment: jsii.Bool(true),
 		})
 		n.Events.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{DeadLetterQueue: dlq}))
-	case "firehose":
+	case Firehose:
 		stream := awskinesisfirehose.DeliveryStream_FromDeliveryStreamArn(n, jsii.String(id), jsii.String(endpoint))
 		n.Events.AddSubscription(awssnssubscriptions.NewFirehoseSubscription(stream, &awssnssubscriptions.FirehoseSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
-	case "application":
+	case Application:
 		awssns.NewSubscription(n, jsii.String(id), &awssns.SubscriptionProps{
 			Topic: n.Events, Protocol: awssns.SubscriptionProtocol_APPLICATION, Endpoint: jsii.String(endpoint), DeadLetterQueue: dlq,
 		})
-	default:
-		panic(fmt.Sprintf("notification: unknown protocol %q", protocol))
 	}
 }

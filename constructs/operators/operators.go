@@ -14,6 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -46,10 +47,13 @@ type Operators struct {
 	Group awsiam.Group
 }
 
-// New creates Operators.
+// New creates Operators. It panics when an entry of Users is not an IAM user name.
 func New(scope constructs.Construct, id *string, props *Props) *Operators {
 	if props == nil {
 		props = &Props{}
+	}
+	for _, name := range props.Users {
+		rules.Must("operators.New: props.Users", rules.IAMUserName(name))
 	}
 	o := &Operators{}
 	constructs.NewConstruct_Override(o, scope, id)
@@ -92,7 +96,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 	return o
 }
 
-// AddUser adds the existing IAM user name to the group.
+// AddUser adds the existing IAM user name to the group. It panics when name is not an IAM user
+// name.
 func (o *Operators) AddUser(name string) {
+	rules.Must("operators.AddUser", rules.IAMUserName(name))
 	o.Group.AddUser(awsiam.User_FromUserName(o, jsii.String("User"+name), jsii.String(name)))
 }

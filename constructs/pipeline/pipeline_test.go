@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
@@ -35,19 +36,23 @@ func approve(name string) *awscodepipeline.StageOptions {
 }
 
 // Example creates a queued V2 pipeline with the default artifact store; stages come from the
-// other construct packages.
+// other construct packages, here a source and an approval.
 func Example() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("PipelineExample"), nil)
 	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_QUEUED})
-	source(p)
-	p.Pipeline.AddStage(approve("Approve"))
-	fmt.Println(cdktest.Count(stack, "AWS::CodePipeline::Pipeline", "AWS::S3::Bucket", "AWS::KMS::Key"))
-	// Output:
-	// AWS::CodePipeline::Pipeline: 1
-	// AWS::S3::Bucket: 2
-	// AWS::KMS::Key: 1
+	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("app"))
+	p.AddStage("Source", awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+		ActionName: jsii.String("Source"), Repository: repo, Output: awscodepipeline.NewArtifact(jsii.String("Source"), nil),
+	}))
+	p.AddStage("Approve", awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{ActionName: jsii.String("Approve")}))
+	template := assertions.Template_FromStack(stack, nil)
+	template.HasResourceProperties(jsii.String("AWS::CodePipeline::Pipeline"), map[string]any{"PipelineType": "V2", "ExecutionMode": "QUEUED"})
+	fmt.Println(len(*template.FindResources(jsii.String("AWS::S3::Bucket"), nil)), "buckets: artifacts and their access logs")
+	// Output: 2 buckets: artifacts and their access logs
 }
 
+// TestDefaults: nil props give the secure artifact store and a V2 pipeline.
 func TestDefaults(t *testing.T) {
 	stack := cdktest.NewStack("Test")
 	p := pipeline.New(stack, jsii.String("Pipeline"), nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -61,10 +62,11 @@ type Check struct {
 	logs          awslogs.ILogGroup
 }
 
-// New creates a Check. It panics without a repository.
+// New creates a Check. It panics without a Repository, or when Branch is not a valid name.
 func New(scope constructs.Construct, id *string, props *Props) *Check {
-	if props == nil || props.Repository == nil {
-		panic("pullrequest: New needs a Repository")
+	rules.Required("pullrequest.New", "Repository", props == nil || props.Repository == nil)
+	if props.Branch != nil {
+		rules.Must("pullrequest.New: props.Branch", rules.Branch(*props.Branch))
 	}
 	c := &Check{repo: props.Repository, key: props.EncryptionKey}
 	constructs.NewConstruct_Override(c, scope, id)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/rules"
 )
 
 // Props configures a Source. Nil props means all defaults.
@@ -49,10 +51,16 @@ type Source struct {
 	Namespace *string
 }
 
-// New creates a Source.
+// New creates a Source. It panics when RepositoryName or Branch is not a valid name.
 func New(scope constructs.Construct, id *string, props *Props) *Source {
 	if props == nil {
 		props = &Props{}
+	}
+	if props.RepositoryName != nil {
+		rules.Must("source.New: props.RepositoryName", rules.RepositoryName(*props.RepositoryName))
+	}
+	if props.Branch != nil {
+		rules.Must("source.New: props.Branch", rules.Branch(*props.Branch))
 	}
 	s := &Source{
 		Repository: props.Repository,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
@@ -18,26 +19,36 @@ import (
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
 
-// Example creates a repository seeded from a folder and a pipeline that follows its main branch.
+// Example creates a repository seeded from a folder, and a pipeline that follows its main branch.
 func Example() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("SourceExample"), nil)
 	src := source.New(stack, jsii.String("Source"), &source.Props{SeedDirectory: jsii.String("../../sample-app")})
-	withPipeline(stack, src)
-	fmt.Println(*src.Branch, *src.Namespace)
-	fmt.Println(cdktest.Count(stack, "AWS::CodeCommit::Repository", "AWS::Events::Rule"))
-	// Output:
-	// main SourceVariables
-	// AWS::CodeCommit::Repository: 1
-	// AWS::Events::Rule: 1
+	p := pipeline.New(stack, jsii.String("Pipeline"), nil)
+	p.AddStage("Source", src.Action)
+	p.AddStage("Approve", awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{ActionName: jsii.String("Approve")}))
+	template := assertions.Template_FromStack(stack, nil)
+	template.HasResourceProperties(jsii.String("AWS::CodeCommit::Repository"), map[string]any{"Code": assertions.Match_ObjectLike(&map[string]any{"BranchName": "main"})})
+	fmt.Println(*src.Branch, *src.CommitID())
+	// Output: main #{SourceVariables.CommitId}
 }
 
 // Example_existingRepository follows a branch of a repository the stack does not own.
 func Example_existingRepository() {
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Example"), nil)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("ExistingRepositoryExample"), nil)
 	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("legacy"))
 	src := source.New(stack, jsii.String("Source"), &source.Props{Repository: repo, Branch: jsii.String("release")})
 	fmt.Println(*src.Repository.RepositoryName(), *src.Branch)
 	// Output: legacy release
+}
+
+// TestNilProps: a new, empty repository named sample-app, retained, and names checked as the
+// settings check them.
+func TestNilProps(t *testing.T) {
+	assert.PanicsWithValue(t, `source.New: props.RepositoryName: "my app" is not a CodeCommit repository name: use 1-100 letters, digits, '.', '_' or '-', not ending in .git`, func() {
+		source.New(cdktest.NewStack("Bad"), jsii.String("Source"), &source.Props{RepositoryName: jsii.String("my app")})
+	})
 }
 
 func TestNewRepositoryIsRetainedAndUnseededByDefault(t *testing.T) {

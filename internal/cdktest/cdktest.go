@@ -60,9 +60,10 @@ func Context() map[string]any {
 			if err := json.Unmarshal(b, &doc); err != nil {
 				panic(err)
 			}
-			// What the CLI adds: construct paths in metadata, and no version report (cdk.json
-			// turns it off so templates are reproducible).
+			// What the CLI adds: construct paths and asset locations in metadata, and no version
+			// report (cdk.json turns it off so templates are reproducible).
 			doc.Context["aws:cdk:enable-path-metadata"] = true
+			doc.Context["aws:cdk:enable-asset-metadata"] = true
 			doc.Context["aws:cdk:version-reporting"] = false
 			// What the CLI would look up for a stack with a known environment (cdk.context.json):
 			// without it, a VPC spreads over placeholder zones such as dummy1a.
@@ -261,17 +262,6 @@ func keepTemplates(dir string) error {
 		}
 		return os.WriteFile(filepath.Join(dir, pkg+"-"+strings.ReplaceAll(rel, string(filepath.Separator), "-")), b, 0o644)
 	})
-}
-
-// Count returns how many resources of each type the stack synthesizes, for Examples to print.
-func Count(stack awscdk.Stack, types ...string) string {
-	t := assertions.Template_FromStack(stack, nil)
-	var out []string
-	for _, typ := range types {
-		n := len(*t.FindResources(jsii.String(typ), nil))
-		out = append(out, fmt.Sprintf("%s: %d", typ, n))
-	}
-	return strings.Join(out, "\n")
 }
 
 // Resolve renders a value that may hold tokens as the template would, as JSON text.
