@@ -99,6 +99,7 @@ func TestBadSettingsFailCleanly(t *testing.T) {
 		"notifications": `[{"protocol":"pager","endpoint":"x"}]`,
 		"approval":      "yes",
 		"branch":        "bad..branch",
+		"fleet_size":    "3",
 	})
 	assert.Equal(t, 1, code)
 	assert.NotContains(t, stderr, "panic")
@@ -109,13 +110,44 @@ func TestBadSettingsFailCleanly(t *testing.T) {
 			problems = append(problems, strings.TrimSpace(line))
 		}
 	}
-	assert.Len(t, problems, 5, stderr)
-	for _, key := range []string{"approval:", "branch:", "notifications[0]:", "fleetSize:", "instanceTag:"} {
+	assert.Len(t, problems, 6, stderr)
+	for _, key := range []string{"approval:", "branch:", "notifications[0]:", "fleetSize:", "instanceTag:", "fleet_size: unknown setting; did you mean fleetSize?"} {
 		assert.Contains(t, stderr, "  "+key)
 	}
 	entries, err := os.ReadDir(outdir)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing is synthesized")
+}
+
+// TestCLIContext runs the app with the keys the CDK CLI 2.1148.1 adds to the context itself
+// (recorded from its CDK_CONTEXT_JSON), lookups it records in cdk.context.json, and a feature flag
+// given on the command line: none of them is a setting, and the synth passes. .ci/run also
+// synthesizes through the real CLI with a feature flag.
+func TestCLIContext(t *testing.T) {
+	stderr, code, _ := runApp(t, map[string]any{
+		"aws:cdk:enable-path-metadata": true, "aws:cdk:enable-asset-metadata": true,
+		"aws:cdk:disable-version-reporting": true, "aws:cdk:bundling-stacks": []any{"**"},
+		"@aws-cdk/core:failSynthOnValidationErrors": false, "@aws-cdk/aws-lambda:recognizeVersionProps": "true",
+		"availability-zones:account=123456789012:region=eu-west-1": []any{"eu-west-1a", "eu-west-1b"},
+		"acknowledged-issue-numbers":                               []any{32775.0},
+	})
+	assert.Equal(t, 0, code, stderr)
+}
+
+// TestWrapperPrintsOnlyTheErrorBlock runs the app as cdk.json does (scripts/cdk-app) with a
+// misspelled key: the output is the error block, and nothing from the go tool.
+func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
+	context := cdktest.Context()
+	context["aproval"] = "false"
+	ctx, err := json.Marshal(context)
+	require.NoError(t, err)
+	cmd := exec.Command("bash", "scripts/cdk-app")
+	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Equal(t, "invalid settings (cdk.json context or -c key=value):\n  aproval: unknown setting; did you mean approval?\n", string(out))
 }
 
 // TestGoodSettingsSynthesize runs the app the same way with valid -c strings.
