@@ -150,7 +150,7 @@ func TestDefaultBuild(t *testing.T) {
 	// The buildspec names its report group through the variable the project sets.
 	spec, err := os.ReadFile("../sample-app/buildspec.yml")
 	require.NoError(t, err)
-	assert.Contains(t, string(spec), "${JUNIT_REPORT_GROUP}:")
+	assert.Contains(t, string(spec), "  $JUNIT_REPORT_GROUP:", "the form CodeBuild documents for a report group in a variable")
 	assert.Contains(t, string(spec), "exported-variables:\n    # The manual approval links to this build, so approvers can read its tests first.\n    - BUILD_URL")
 }
 

@@ -22,7 +22,7 @@ import (
 )
 
 // ReportGroupVariable is the environment variable that carries the report group's ARN into the
-// build; the buildspec names its JUnit report ${JUNIT_REPORT_GROUP}.
+// build; the buildspec names its JUnit report $JUNIT_REPORT_GROUP, the form CodeBuild documents.
 const ReportGroupVariable = "JUNIT_REPORT_GROUP"
 
 // secretLooking matches variable names that must never hold a plaintext value.

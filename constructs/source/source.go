@@ -36,6 +36,10 @@ type Props struct {
 	VariablesNamespace *string
 }
 
+// SeedExcludes are left out of a SeedDirectory's first commit (CDK asset glob patterns): local
+// build output and editor state never belong in a repository.
+var SeedExcludes = []string{".git", "bin", "reports", "*.test", ".idea", ".vscode"}
+
 // Source is a CodeCommit repository and the pipeline action that reads it.
 type Source struct {
 	constructs.Construct
@@ -72,10 +76,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	if s.Repository == nil {
 		var code awscodecommit.Code
 		if props.SeedDirectory != nil {
-			// Local build output and editor state never belong in the first commit.
 			seed := awss3assets.NewAsset(s, jsii.String("Seed"), &awss3assets.AssetProps{
 				Path:    props.SeedDirectory,
-				Exclude: jsii.Strings(".git", "bin", "reports", "*.test", ".idea", ".vscode"),
+				Exclude: jsii.Strings(SeedExcludes...),
 			})
 			code = awscodecommit.Code_FromAsset(seed, s.Branch)
 		}
