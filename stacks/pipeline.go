@@ -72,6 +72,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
 	target := newTarget(stack, s, p)
+	// CodePipeline starts its first execution when it is created: not before the target can
+	// take a release.
+	if ready := target.Ready(); ready != nil {
+		p.Pipeline.Node().AddDependency(ready)
+	}
 
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{
 		Pipeline: p.Pipeline, States: s.NotifyOn, DeploymentGroups: groupsOf(target),

@@ -264,7 +264,23 @@ func TestFleet(t *testing.T) {
 	})})
 	lt := s.Props("AWS::EC2::LaunchTemplate")["LaunchTemplateData"].(obj)
 	assert.NotContains(t, lt, "KeyName", "no SSH key")
-	assert.Contains(t, toJSON(lt["UserData"]), "codedeploy", "the CodeDeploy agent is installed at boot")
+	userData := toJSON(lt["UserData"])
+	for _, want := range []string{"retry 10 dnf install -y ruby aws-cfn-bootstrap", "aws-codedeploy-${region:?}.s3.${region}.${url_suffix:?}/latest/install",
+		"systemctl is-active --quiet codedeploy-agent", "/opt/aws/bin/cfn-signal", "trap exitTrap EXIT"} {
+		assert.Contains(t, userData, want, "the agent is installed at boot, with retries, and its status signalled")
+	}
+	assert.NotContains(t, userData, "update -y", "no whole-system update at boot")
+	// The group is created once every instance signals; the pipeline, whose first execution starts
+	// on creation, after it.
+	asgs := s.Resources("AWS::AutoScaling::AutoScalingGroup")
+	require.Len(t, asgs, 1)
+	for id, asg := range asgs {
+		assert.Equal(t, obj{"ResourceSignal": obj{"Count": 2.0, "Timeout": "PT15M"}}, asg["CreationPolicy"])
+		assert.Contains(t, userData, "--resource "+id)
+		for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
+			assert.Contains(t, p["DependsOn"], id)
+		}
+	}
 	absent(t, s, `"FromPort":22`, "SSH port")
 	s.Count(t, "AWS::EC2::NatGateway", 0)
 	s.Count(t, "AWS::EC2::Subnet", 2)
@@ -282,6 +298,41 @@ func TestFleet(t *testing.T) {
 	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "TreatMissingData": "notBreaching"})
 	absent(t, s, "UnHealthyHostCount", "an unhealthy-host alarm")
 	s.Has(t, "AWS::EC2::FlowLog", obj{"LogDestinationType": "s3"})
+}
+
+// TestCodeDeployRoleForLaunchTemplates: AWS documents ec2:RunInstances, ec2:CreateTags and
+// iam:PassRole for a CodeDeploy service role whose Auto Scaling group uses a launch template; each
+// is limited to this fleet.
+func TestCodeDeployRoleForLaunchTemplates(t *testing.T) {
+	s := synth(t, "default")
+	var policy string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "FleetDeploymentGroupRole") {
+			policy = toJSON(p)
+		}
+	}
+	for _, want := range []string{`"Action":"ec2:RunInstances","Condition":{"ArnEquals":{"ec2:LaunchTemplate":`,
+		`"Action":"ec2:CreateTags","Condition":{"StringEquals":{"ec2:CreateAction":"RunInstances"}}`,
+		`"Action":"iam:PassRole","Condition":{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}},"Effect":"Allow","Resource":{"Fn::GetAtt":["FleetInstanceRole`} {
+		assert.Contains(t, policy, want)
+	}
+}
+
+// TestCustomResourceFunctionsLogEncrypted: the functions behind custom resources log to one
+// encrypted group kept a year, not to implicit groups kept forever.
+func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 365.0, "KmsKeyId": any_()})
+	for id, f := range s.Resources("AWS::Lambda::Function") {
+		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"CustomResourceLogs[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(obj)["LoggingConfig"]), id)
+	}
+	// CloudWatch Logs may use the keys for this account's log groups only.
+	for id, k := range s.Resources("AWS::KMS::Key") {
+		text := toJSON(k)
+		if strings.Contains(text, `logs.`) {
+			assert.Contains(t, text, `"ArnLike":{"kms:EncryptionContext:aws:logs:arn":`, id)
+		}
+	}
 }
 
 // TestFleetReadsArtifactsOnly checks the instance role: read and decrypt, never write.

@@ -70,3 +70,6 @@ func (b *Beanstalk) URL() *string { return nil }
 
 // DeploymentGroup is nil: Elastic Beanstalk does not use CodeDeploy.
 func (b *Beanstalk) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return nil }
+
+// Ready is nil: the environment already exists.
+func (b *Beanstalk) Ready() constructs.IDependable { return nil }

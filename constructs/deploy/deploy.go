@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/constructs-go/constructs/v10"
 )
 
 // Target is a place the Deploy stage releases to.
@@ -19,6 +20,10 @@ type Target interface {
 	URL() *string
 	// DeploymentGroup is the CodeDeploy deployment group, or nil where CodeDeploy is not used.
 	DeploymentGroup() awscodedeploy.IServerDeploymentGroup
+	// Ready is what must be created before a first release can succeed, or nil. CodePipeline
+	// starts its first execution when the pipeline is created, so a pipeline in the same stack
+	// should depend on it: pipeline.Node().AddDependency(target.Ready()).
+	Ready() constructs.IDependable
 }
 
 // Existing is a Target for an existing CodeDeploy deployment group, for example one imported with
@@ -40,6 +45,8 @@ func (e existing) NewAction(name string, input awscodepipeline.Artifact) awscode
 func (e existing) URL() *string { return e.url }
 
 func (e existing) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return e.group }
+
+func (e existing) Ready() constructs.IDependable { return nil }
 
 // Config returns the CodeDeploy deployment configuration with the settings name OneAtATime,
 // HalfAtATime or AllAtOnce. It panics on any other name, which settings validation rejects first.

@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	_ "embed"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
@@ -19,6 +22,12 @@ import (
 	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
+
+// agentInstall installs the CodeDeploy agent at first boot, with retries, and exits 0 only when it
+// runs; the user data signals that status to CloudFormation.
+//
+//go:embed agent-install.sh
+var agentInstall string
 
 // FleetProps configures a Fleet. Nil props means all defaults.
 type FleetProps struct {
@@ -104,10 +113,12 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		})
 		// The library closes the default security group with a Lambda-backed custom resource that
 		// is a plain CfnResource, which cdk-nag in the app does not inspect but auditors of the
-		// template do.
+		// template do. Its function would log to an implicit group, unencrypted and kept forever.
 		if provider := awscdk.Stack_Of(f).Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider")); provider != nil {
 			secure.Suppress(provider, "AwsSolutions-IAM4", "The library's provider for closing the VPC's default security group logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
 				secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
+			provider.Node().FindChild(jsii.String("Handler")).(awscdk.CfnResource).AddPropertyOverride(
+				jsii.String("LoggingConfig.LogGroup"), secure.CustomResourceLogs(f, props.ArtifactKey).LogGroupName())
 		}
 		if !*awscdk.Token_IsUnresolved(awscdk.Stack_Of(f).Region()) {
 			// With a known region the library places subnets in the zones the CLI looked up
@@ -137,11 +148,14 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	if instanceType == nil {
 		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
 	}
+	userData := awsec2.UserData_ForLinux(nil)
+	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
+		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
 		InstanceType:  instanceType,
 		Role:          role,
-		UserData:      awsec2.UserData_ForLinux(nil),
+		UserData:      userData,
 		RequireImdsv2: jsii.Bool(true),
 		BlockDevices: &[]*awsec2.BlockDevice{{
 			DeviceName: jsii.String("/dev/xvda"),
@@ -165,7 +179,10 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		// hours, every instance fails the load balancer's health check, and ELB health checks
 		// would replace them in a loop. A bad release is CodeDeploy's to roll back.
 		HealthChecks: awsautoscaling.HealthChecks_Ec2(nil),
+		// Created only when every instance runs the agent: the user data signals its status.
+		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{Timeout: awscdk.Duration_Minutes(jsii.Number(15))}),
 	})
+	userData.AddSignalOnExitCommand(f.AutoScalingGroup)
 	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
 
 	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
@@ -238,14 +255,43 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	}
 	f.Group = newGroup(f, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		AutoScalingGroups: &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
-		// The library's user data installs the CodeDeploy agent at boot.
-		InstallAgent:    jsii.Bool(true),
+		// The fleet's own user data installs the agent: the library's gives up on the first
+		// transient package-manager error and never signals.
+		InstallAgent:    jsii.Bool(false),
 		LoadBalancers:   &[]awscodedeploy.LoadBalancer{awscodedeploy.LoadBalancer_Application(f.TargetGroup)},
 		Alarms:          toAlarmRefs(alarms),
 		AutoRollback:    rollback(true),
 		TerminationHook: jsii.Bool(true),
 	})
+	grantLaunchTemplate(f.Group.Role(), template, role)
 	return f
+}
+
+// grantLaunchTemplate gives CodeDeploy's service role what AWS documents it needs for an Auto
+// Scaling group with a launch template, scoped to this fleet: run instances from this launch
+// template only, tag what that creates, and pass the instance role to EC2 alone.
+func grantLaunchTemplate(codeDeploy awsiam.IRole, template awsec2.LaunchTemplate, instanceRole awsiam.IRole) {
+	stack := awscdk.Stack_Of(template)
+	codeDeploy.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ec2:RunInstances"),
+		Resources: jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"ec2:LaunchTemplate": stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ec2"), Resource: jsii.String("launch-template"), ResourceName: template.LaunchTemplateId(),
+		})}},
+	}))
+	codeDeploy.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ec2:CreateTags"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "RunInstances"}},
+	}))
+	codeDeploy.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  jsii.Strings(*instanceRole.RoleArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ec2.amazonaws.com"}},
+	}))
+	secure.SuppressPolicies(codeDeploy, "AwsSolutions-IAM5",
+		"ec2:RunInstances and ec2:CreateTags act on every resource an instance launch touches (instance, volume, interface, subnet, image); the conditions limit them to launches from this fleet's launch template.",
+		"Resource::*")
 }
 
 // NewAction returns a CodeDeploy action that releases input to the fleet.
@@ -264,6 +310,9 @@ func (f *Fleet) URL() *string {
 
 // DeploymentGroup is the fleet's deployment group.
 func (f *Fleet) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return f.Group }
+
+// Ready is the Auto Scaling group, created only once every instance runs the CodeDeploy agent.
+func (f *Fleet) Ready() constructs.IDependable { return f.AutoScalingGroup }
 
 func newServerAction(name string, input awscodepipeline.Artifact, group awscodedeploy.IServerDeploymentGroup) awscodepipeline.IAction {
 	return awscodepipelineactions.NewCodeDeployServerDeployAction(&awscodepipelineactions.CodeDeployServerDeployActionProps{

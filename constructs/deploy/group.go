@@ -40,9 +40,8 @@ func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
 		key.GrantDecrypt(role)
 	}
 	secure.SuppressPolicies(role, "AwsSolutions-IAM5",
-		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only, and the agent installer from AWS's regional aws-codedeploy bucket.",
-		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
-		`/^Resource::<.+\.Arn>\/\*$/g`, secure.CodeDeployAgentInstaller)
+		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only.",
+		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", `/^Resource::<.+\.Arn>\/\*$/g`)
 }
 
 func toAlarmRefs(alarms []awscloudwatch.IAlarm) *[]interfacesawscloudwatch.IAlarmRef {

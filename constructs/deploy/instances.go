@@ -104,3 +104,6 @@ func (in *Instances) URL() *string { return nil }
 
 // DeploymentGroup is the instances' deployment group.
 func (in *Instances) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return in.Group }
+
+// Ready is nil: the instances already run the agent.
+func (in *Instances) Ready() constructs.IDependable { return nil }

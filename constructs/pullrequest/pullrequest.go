@@ -6,6 +6,7 @@
 package pullrequest
 
 import (
+	_ "embed"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,12 @@ import (
 	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
+
+// report is the post_build step: approve or revoke, then comment; a stale or closed pull request
+// is superseded, any other error fails the build.
+//
+//go:embed report.sh
+var report string
 
 // Props configures a Check. Repository is required.
 type Props struct {
@@ -59,7 +66,6 @@ type Check struct {
 	TemplateNames []*string
 	repo          awscodecommit.IRepository
 	key           awskms.IKey
-	logs          awslogs.ILogGroup
 }
 
 // New creates a Check. It panics without a Repository, or when Branch is not a valid name.
@@ -133,8 +139,15 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 // ProtectBranch requires a passing check to merge into branch: it creates an approval rule
 // template that only the check's role can satisfy, and associates it with the repository.
 // CloudFormation has no resource for approval rule templates, so the library's AwsCustomResource
-// calls the CodeCommit API.
+// calls the CodeCommit API. CodeCommit applies a template to pull requests created after the
+// association; open ones keep their rules.
+//
+// The template's name ends with the stack's id, so that no other stack's template can have it:
+// the custom resources only ever update, delete or disassociate the template they created, also
+// when a failed create rolls back. Deleting what is already gone is not an error, so a stack whose
+// imported repository was deleted can still be deleted.
 func (c *Check) ProtectBranch(branch string) {
+	rules.Must("pullrequest.ProtectBranch", rules.Branch(branch))
 	stack, repo := awscdk.Stack_Of(c), c.repo
 	// The first branch's ids carry no suffix: they were the construct's only ids, and ids are API.
 	suffix := ""
@@ -142,11 +155,9 @@ func (c *Check) ProtectBranch(branch string) {
 		suffix = "-" + branch
 	}
 	scope := constructs.NewConstruct(c, jsii.String("ApprovalRule"+suffix))
-	name := awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(100)})
-	if c.logs == nil {
-		// The custom resources' function logs here, encrypted and kept like the check's own logs.
-		c.logs = secure.NewLogGroup(c, "CustomResourceLogs", c.key, awslogs.RetentionDays_ONE_YEAR)
-	}
+	stackUUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	name := jsii.String(*awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(63)}) + "-" + *stackUUID)
+	logs := secure.CustomResourceLogs(c, c.key)
 	c.TemplateNames = append(c.TemplateNames, name)
 	content := stack.ToJsonString(map[string]any{
 		"Version":               "2018-11-08",
@@ -158,34 +169,53 @@ func (c *Check) ProtectBranch(branch string) {
 			"ApprovalPoolMembers": []string{fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID(), *c.Project.Role().RoleName())},
 		}},
 	}, nil)
-	call := func(action string, params map[string]any) *customresources.AwsSdkCall {
-		return &customresources.AwsSdkCall{Service: jsii.String("CodeCommit"), Action: jsii.String(action), Parameters: params,
-			PhysicalResourceId: customresources.PhysicalResourceId_Of(name)}
+	call := func(action string, params map[string]any, id customresources.PhysicalResourceId, ignore string) *customresources.AwsSdkCall {
+		c := &customresources.AwsSdkCall{Service: jsii.String("CodeCommit"), Action: jsii.String(action), Parameters: params, PhysicalResourceId: id}
+		if ignore != "" {
+			c.IgnoreErrorCodesMatching = jsii.String(ignore)
+		}
+		return c
 	}
+	// The template's physical id is the name CodeCommit answered with: a create that failed has
+	// another id (the provider's log stream), which names no template, so its rollback deletes
+	// nothing.
+	created := customresources.PhysicalResourceId_FromResponse(jsii.String("approvalRuleTemplate.approvalRuleTemplateName"))
+	mine := customresources.NewPhysicalResourceIdReference()
+	const gone = "ApprovalRuleTemplateDoesNotExistException|InvalidApprovalRuleTemplateNameException|RepositoryDoesNotExistException"
 	template := customresources.NewAwsCustomResource(scope, jsii.String("Template"), &customresources.AwsCustomResourceProps{
 		OnCreate: call("createApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name, "approvalRuleTemplateContent": content,
-			"approvalRuleTemplateDescription": "A passing pull request check is required to merge."}),
-		OnUpdate: call("updateApprovalRuleTemplateContent", map[string]any{"approvalRuleTemplateName": name, "newRuleContent": content}),
-		OnDelete: call("deleteApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name}),
+			"approvalRuleTemplateDescription": "A passing pull request check is required to merge."}, created, ""),
+		OnUpdate: call("updateApprovalRuleTemplateContent", map[string]any{"approvalRuleTemplateName": mine, "newRuleContent": content}, created, ""),
+		OnDelete: call("deleteApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": mine}, nil, gone),
 		// Approval rule templates have no ARN: IAM accepts only "*" for these actions.
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("codecommit:CreateApprovalRuleTemplate", "codecommit:UpdateApprovalRuleTemplateContent", "codecommit:DeleteApprovalRuleTemplate"),
 			Resources: jsii.Strings("*"),
 		})}),
 		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            c.logs,
+		LogGroup:            logs,
 	})
 	secure.Suppress(template, "AwsSolutions-IAM5", "CodeCommit approval rule templates have no ARN, so IAM accepts only \"*\" for creating, updating and deleting them.", "Resource::*")
+	// The association's physical id names the repository: when the repository changes, the update
+	// associates the new one and CloudFormation deletes the old association, with the old
+	// repository's name.
+	associated := customresources.PhysicalResourceId_Of(jsii.String(*name + "@" + *repo.RepositoryName()))
 	association := customresources.NewAwsCustomResource(scope, jsii.String("Association"), &customresources.AwsCustomResourceProps{
-		OnCreate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}),
-		OnDelete: call("disassociateApprovalRuleTemplateFromRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}),
+		OnCreate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
+		OnUpdate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
+		OnDelete: call("disassociateApprovalRuleTemplateFromRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, nil, gone),
+		// Any repository of the account and region: after a change of repository, the old
+		// association is deleted with this policy, which then names the new repository.
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("codecommit:AssociateApprovalRuleTemplateWithRepository", "codecommit:DisassociateApprovalRuleTemplateFromRepository"),
-			Resources: jsii.Strings(*repo.RepositoryArn()),
+			Actions: jsii.Strings("codecommit:AssociateApprovalRuleTemplateWithRepository", "codecommit:DisassociateApprovalRuleTemplateFromRepository"),
+			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codecommit"), Resource: jsii.String("*"),
+				ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})),
 		})}),
 		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            c.logs,
+		LogGroup:            logs,
 	})
+	secure.Suppress(association, "AwsSolutions-IAM5", "Associations are removed with the current policy, which must still cover the repository the template leaves when the stack moves to another one; the actions only touch this stack's template.",
+		`/^Resource::arn:<AWS::Partition>:codecommit:<AWS::Region>:<AWS::AccountId>:\*$/g`, `/^Resource::arn:aws[a-z-]*:codecommit:[a-z0-9-]+:[0-9]{12}:\*$/g`)
 	association.Node().AddDependency(template)
 	// The library runs every AwsCustomResource of a stack in one singleton function.
 	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
@@ -194,20 +224,16 @@ func (c *Check) ProtectBranch(branch string) {
 	}
 }
 
-// buildspec runs the checks, then reports on the pull request whatever their result.
+// buildspec runs the checks, then reports on the pull request whatever their result. The report
+// runs in a subshell, so that its set -euo pipefail and its exits are its own: CodeBuild counts a
+// command's last status only.
 func buildspec(commands []string) *map[string]any {
-	report := strings.Join([]string{
-		`if [ "${CODEBUILD_BUILD_SUCCEEDING}" = "1" ]; then verdict="passed"; state="APPROVE"; else verdict="failed"; state="REVOKE"; fi`,
-		`aws codecommit post-comment-for-pull-request --pull-request-id "$PULL_REQUEST_ID" --repository-name "$REPOSITORY_NAME" --before-commit-id "$DESTINATION_COMMIT" --after-commit-id "$SOURCE_COMMIT" --content "Checks ${verdict} for ${SOURCE_COMMIT:0:8}: ${CODEBUILD_BUILD_URL}"`,
-		// Revoking an approval that was never given fails; that is not the check's failure.
-		`aws codecommit update-pull-request-approval-state --pull-request-id "$PULL_REQUEST_ID" --revision-id "$REVISION_ID" --approval-state "$state" || [ "$state" = "REVOKE" ]`,
-	}, "\n")
 	return &map[string]any{
 		"version": "0.2",
 		"env":     map[string]any{"shell": "bash"},
 		"phases": map[string]any{
 			"build":      map[string]any{"commands": commands},
-			"post_build": map[string]any{"commands": []string{report}},
+			"post_build": map[string]any{"commands": []string{"(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"}},
 		},
 	}
 }

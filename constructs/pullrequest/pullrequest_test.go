@@ -1,7 +1,12 @@
 package pullrequest_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -9,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
@@ -40,6 +46,40 @@ func TestNagCleanOnItsOwn(t *testing.T) {
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	assert.Contains(t, s.Text(), `go vet ./...`)
+	assert.Contains(t, s.Text(), "set -euo pipefail", "the report runs with errexit, in its own subshell")
+}
+
+// TestApprovalRuleResources: the template's name ends with the stack's id, its physical id is the
+// name CodeCommit answered with, deletes tolerate what is already gone, and the association
+// follows a change of repository.
+func TestApprovalRuleResources(t *testing.T) {
+	stack := cdktest.NewStack("Rules")
+	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("shop"))
+	pullrequest.New(stack, jsii.String("Checks"), &pullrequest.Props{Repository: repo})
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	template, association := "", ""
+	for _, r := range s.Resources("Custom::AWS") {
+		b, _ := json.Marshal(r["Properties"])
+		// The SDK calls are JSON inside JSON inside Fn::Join: drop the escaping to read them.
+		switch text := strings.ReplaceAll(string(b), `\`, ""); {
+		case strings.Contains(text, "createApprovalRuleTemplate"):
+			template = text
+		case strings.Contains(text, "associateApprovalRuleTemplateWithRepository"):
+			association = text
+		}
+	}
+	require.NotEmpty(t, template)
+	require.NotEmpty(t, association)
+	assert.Contains(t, template, `AWS::StackId`, "the name ends with the stack's id")
+	assert.Contains(t, template, `"responsePath":"approvalRuleTemplate.approvalRuleTemplateName"`)
+	assert.Contains(t, template, `PHYSICAL:RESOURCEID:`, "update and delete name the template the create made")
+	assert.Contains(t, template, `ApprovalRuleTemplateDoesNotExistException|InvalidApprovalRuleTemplateNameException|RepositoryDoesNotExistException`)
+	assert.Contains(t, association, `associateApprovalRuleTemplateWithRepository`)
+	assert.Contains(t, template, `updateApprovalRuleTemplateContent`, "a changed rule updates the template in place")
+	assert.Contains(t, association, `"Update":`, "a renamed repository moves the association")
+	assert.Contains(t, association, `shop`, "the association's id names its repository")
+	assert.Contains(t, association, `disassociateApprovalRuleTemplateFromRepository`)
 }
 
 // TestNilProps: a repository is required, and said so in one line before anything is created.
@@ -51,4 +91,67 @@ func TestNilProps(t *testing.T) {
 		pullrequest.New(stack, jsii.String("D"), &pullrequest.Props{Repository: repo, Branch: jsii.String("refs/heads/main")})
 	})
 	assert.Len(t, *stack.Node().Children(), 1, "only the imported repository")
+}
+
+// fakeAWS is a stand-in for the AWS CLI: it logs each call's subcommand and answers as the
+// FAKE_GET, FAKE_APPROVE and FAKE_COMMENT variables say ("fail:<error text>" fails the call).
+const fakeAWS = `#!/usr/bin/env bash
+echo "$2 $*" >>"$CALLS"
+answer() { case $1 in fail:*) echo "${1#fail:}" >&2; exit 254 ;; *) echo "$1" ;; esac; }
+case $2 in
+  get-pull-request) answer "$FAKE_GET" ;;
+  update-pull-request-approval-state) answer "${FAKE_APPROVE:-}" ;;
+  post-comment-for-pull-request) answer "${FAKE_COMMENT:-}" ;;
+esac
+`
+
+// TestReport runs the post_build report against a stand-in AWS CLI in every outcome that matters:
+// a stale or closed pull request is superseded and says nothing; every other error fails the build.
+func TestReport(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "aws"), []byte(fakeAWS), 0o755))
+	for _, c := range []struct {
+		name       string
+		succeeding string
+		env        []string
+		code       int
+		calls      []string
+		output     string
+	}{
+		{"passed", "1", []string{"FAKE_GET=OPEN\trev1"}, 0,
+			[]string{"get-pull-request", "update-pull-request-approval-state", "post-comment-for-pull-request"}, "checks passed, approval APPROVE, comment posted"},
+		{"failed", "0", []string{"FAKE_GET=OPEN\trev1"}, 0,
+			[]string{"get-pull-request", "update-pull-request-approval-state", "post-comment-for-pull-request"}, "checks failed, approval REVOKE"},
+		{"a newer revision", "1", []string{"FAKE_GET=OPEN\trev2"}, 0, []string{"get-pull-request"}, "revision rev2 replaced revision rev1, so this check's result (passed) is superseded"},
+		{"closed", "1", []string{"FAKE_GET=MERGED\trev1"}, 0, []string{"get-pull-request"}, "it is MERGED"},
+		{"a newer revision while approving", "1", []string{"FAKE_GET=OPEN\trev1", "FAKE_APPROVE=fail:An error occurred (RevisionNotCurrentException)"}, 0,
+			[]string{"get-pull-request", "update-pull-request-approval-state"}, "a newer revision replaced revision rev1"},
+		{"closed while commenting", "1", []string{"FAKE_GET=OPEN\trev1", "FAKE_COMMENT=fail:An error occurred (PullRequestAlreadyClosedException)"}, 0,
+			[]string{"get-pull-request", "update-pull-request-approval-state", "post-comment-for-pull-request"}, "it was closed"},
+		{"a comment denied", "1", []string{"FAKE_GET=OPEN\trev1", "FAKE_COMMENT=fail:An error occurred (AccessDeniedException)"}, 1,
+			[]string{"get-pull-request", "update-pull-request-approval-state", "post-comment-for-pull-request"}, "commenting failed: An error occurred (AccessDeniedException)"},
+		{"a throttled read", "1", []string{"FAKE_GET=fail:An error occurred (ThrottlingException)"}, 1,
+			[]string{"get-pull-request"}, "reading the pull request failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			calls := filepath.Join(t.TempDir(), "calls")
+			cmd := exec.Command("bash", "report.sh")
+			cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "CODEBUILD_BUILD_SUCCEEDING=" + c.succeeding,
+				"PULL_REQUEST_ID=7", "REVISION_ID=rev1", "SOURCE_COMMIT=0123456789abcdef", "DESTINATION_COMMIT=fedcba9876543210",
+				"REPOSITORY_NAME=sample-app", "CODEBUILD_BUILD_URL=https://example.com/build"}, c.env...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			}
+			assert.Equal(t, c.code, code, string(out))
+			assert.Contains(t, string(out), c.output)
+			logged, _ := os.ReadFile(calls)
+			var made []string
+			for _, line := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+				made = append(made, strings.Fields(line)[0])
+			}
+			assert.Equal(t, c.calls, made)
+		})
+	}
 }

@@ -102,6 +102,22 @@ func NotifyEventBridge(bucket awss3.Bucket) {
 		jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), true)
 }
 
+// CustomResourceLogs returns the stack's log group for the functions behind its custom resources:
+// aws-cdk-lib's AwsCustomResource singleton and its VPC default-security-group provider. It is
+// made on first use at the stack's root, encrypted with key (a new key when key is nil) and kept a
+// year. One group serves every construct because the functions are shared: the first
+// AwsCustomResource of a stack decides where the singleton logs.
+func CustomResourceLogs(scope constructs.Construct, key awskms.IKey) awslogs.ILogGroup {
+	stack := awscdk.Stack_Of(scope)
+	if existing := stack.Node().TryFindChild(jsii.String("CustomResourceLogs")); existing != nil {
+		return existing.(awslogs.ILogGroup)
+	}
+	if key == nil {
+		key = NewKey(stack, "CustomResourceLogsKey", "Encrypts the logs of the stack's custom resource functions.")
+	}
+	return NewLogGroup(stack, "CustomResourceLogs", key, awslogs.RetentionDays_ONE_YEAR)
+}
+
 // ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
 // (bucket.GrantReadWrite, key.GrantEncryptDecrypt): object keys the pipeline picks at run time,
 // and the KMS actions S3 needs for SSE-KMS.
@@ -134,10 +150,6 @@ var CodeBuildOwnGrants = []string{
 	`/^Resource::arn:` + partition + `:codebuild:` + region + `:` + account + `:report-group\/<.+>-\*$/g`,
 }
 
-// CodeDeployAgentInstaller is the appliesTo entry for the agent installer in AWS's regional
-// aws-codedeploy bucket, which the library grants instances it installs the agent on.
-var CodeDeployAgentInstaller = `/^Resource::arn:` + partition + `:s3:::aws-codedeploy-` + region + `\/latest\/\*$/g`
-
 // SuppressPolicies suppresses rule with appliesTo on every IAM policy below scope, including the
 // policies the library adds later (a pipeline's action roles appear when its stages are added).
 // It runs as a mutating aspect, before the read-only cdk-nag checks.
@@ -158,9 +170,17 @@ func (p *policySuppressor) Visit(node constructs.IConstruct) {
 }
 
 // NewLogGroup returns a retained log group encrypted with key, for build output, which can carry
-// anything a build printed. CloudWatch Logs uses the key as its regional service principal.
+// anything a build printed. CloudWatch Logs uses the key as its regional service principal, for
+// this account's log groups only (the encryption-context condition AWS documents).
 func NewLogGroup(scope constructs.Construct, id string, key awskms.IKey, retention awslogs.RetentionDays) awslogs.LogGroup {
-	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil))
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnLike": map[string]any{
+			"kms:EncryptionContext:aws:logs:arn": "arn:" + *awscdk.Aws_PARTITION() + ":logs:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":log-group:*",
+		}},
+	}), jsii.Bool(false))
 	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
 		Retention:     retention,
 		EncryptionKey: key,
