@@ -13,7 +13,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/internal/rules"
 )
 
-// Keys are the context keys of the contract, in the order the README documents them.
+// Keys are the context keys of the contract, in the order docs/settings.md documents them.
 var Keys = []string{
 	"repositoryName", "importRepository", "branch", "approval", "approverEmails", "notifications",
 	"notifyOn", "deployTarget", "fleetSize", "instanceType", "instanceTag", "beanstalkApplication",

@@ -68,14 +68,17 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	}
 	src := source.New(stack, jsii.String("Source"), &source.Props{
 		Repository: repo, RepositoryName: jsii.String(s.RepositoryName), Branch: jsii.String(s.Branch), SeedDirectory: seed,
+		LogKey: p.ArtifactKey,
 	})
 	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
 	target := newTarget(stack, s, p)
-	// CodePipeline starts its first execution when it is created: not before the target can
-	// take a release.
-	if ready := target.Ready(); ready != nil {
-		p.Pipeline.Node().AddDependency(ready)
+	// CodePipeline starts its first execution when it is created: not before the seed is complete
+	// and the target can take a release.
+	for _, ready := range []constructs.IDependable{src.Ready(), target.Ready()} {
+		if ready != nil {
+			p.Pipeline.Node().AddDependency(ready)
+		}
 	}
 
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{

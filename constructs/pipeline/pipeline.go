@@ -21,15 +21,15 @@ type Props struct {
 	PipelineName *string
 	// ArtifactBucket stores the artifacts that pass between stages.
 	// Default: a new bucket encrypted with ArtifactKey, versioned, TLS only, with public access
-	// blocked, server access logs, and a lifecycle that expires artifacts; it is retained.
+	// blocked and server access logs, retained. It never expires an artifact: CodeDeploy deploys
+	// the last successful revision again to every instance Auto Scaling launches, and rolls back to
+	// the one before, however old they are. Old versions of a replaced object (the build cache)
+	// expire after 7 days.
 	ArtifactBucket awss3.IBucket
 	// ArtifactKey encrypts the artifacts; build projects and deploy targets are granted it.
 	// Default: ArtifactBucket's key when ArtifactBucket is given, otherwise a new customer-managed
 	// key with rotation on, retained.
 	ArtifactKey awskms.IKey
-	// ArtifactRetention is how long an artifact (and an old version of one) is kept.
-	// Default: 90 days.
-	ArtifactRetention awscdk.Duration
 	// ExecutionMode decides what a new execution does while another runs.
 	// Default: awscodepipeline.ExecutionMode_SUPERSEDED.
 	ExecutionMode awscodepipeline.ExecutionMode
@@ -63,7 +63,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		if p.ArtifactKey == nil {
 			p.ArtifactKey = secure.NewKey(p, "ArtifactKey", "Encrypts the CI/CD pipeline's artifacts and build output.")
 		}
-		p.AccessLogBucket, p.ArtifactBucket = newBuckets(p, p.ArtifactKey, props.ArtifactRetention)
+		p.AccessLogBucket, p.ArtifactBucket = newBuckets(p, p.ArtifactKey)
 	} else if p.ArtifactKey == nil {
 		p.ArtifactKey = p.ArtifactBucket.EncryptionKey()
 	}
@@ -90,10 +90,7 @@ func (p *Pipeline) AddStage(name string, actions ...awscodepipeline.IAction) aws
 	return p.Pipeline.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String(name), Actions: &actions})
 }
 
-func newBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Duration) (logs, artifacts awss3.Bucket) {
-	if retention == nil {
-		retention = awscdk.Duration_Days(jsii.Number(90))
-	}
+func newBuckets(scope constructs.Construct, key awskms.IKey) (logs, artifacts awss3.Bucket) {
 	logs = secure.NewLogBucket(scope, "AccessLogs")
 	artifacts = awss3.NewBucket(scope, jsii.String("ArtifactBucket"), &awss3.BucketProps{
 		Encryption:             awss3.BucketEncryption_KMS,
@@ -103,14 +100,15 @@ func newBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Du
 		EnforceSSL:             jsii.Bool(true),
 		Versioned:              jsii.Bool(true),
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:          secure.Retained,
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String("artifact-bucket/"),
+		// No expiration of current objects: see Props.ArtifactBucket.
 		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                                  jsii.String("ExpireArtifacts"),
-			Expiration:                          retention,
+			Id:                                  jsii.String("ExpireReplacedVersions"),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(7)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			ExpiredObjectDeleteMarker:           jsii.Bool(true),
 		}},
 	})
 	secure.NotifyEventBridge(artifacts)

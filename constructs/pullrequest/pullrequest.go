@@ -217,11 +217,7 @@ func (c *Check) ProtectBranch(branch string) {
 	secure.Suppress(association, "AwsSolutions-IAM5", "Associations are removed with the current policy, which must still cover the repository the template leaves when the stack moves to another one; the actions only touch this stack's template.",
 		`/^Resource::arn:<AWS::Partition>:codecommit:<AWS::Region>:<AWS::AccountId>:\*$/g`, `/^Resource::arn:aws[a-z-]*:codecommit:[a-z0-9-]+:[0-9]{12}:\*$/g`)
 	association.Node().AddDependency(template)
-	// The library runs every AwsCustomResource of a stack in one singleton function.
-	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
-		secure.Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-			secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
-	}
+	secure.SuppressCustomResourceFunction(stack)
 }
 
 // buildspec runs the checks, then reports on the pull request whatever their result. The report

@@ -3,15 +3,16 @@
 package source
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
 // Props configures a Source. Nil props means all defaults.
@@ -27,9 +28,15 @@ type Props struct {
 	// Default: "main".
 	Branch *string
 	// SeedDirectory is a folder whose files become the first commit of a new repository, on Branch.
-	// It is packaged as a CDK asset and applied only when the repository is created.
+	// It is packaged as a CDK asset and applied only when the repository is created. CloudFormation
+	// drops file modes, so a second commit, by a custom resource, marks the files that are
+	// executable in the folder executable again.
 	// Default: none; the repository starts empty.
 	SeedDirectory *string
+	// LogKey encrypts the log group of the custom resource that restores the seed's file modes,
+	// when the stack has no log group for its custom resources yet.
+	// Default: a new customer-managed key.
+	LogKey awskms.IKey
 	// VariablesNamespace names the action's variables (CommitId, CommitMessage, ...), which later
 	// actions read as #{<namespace>.CommitId}.
 	// Default: "SourceVariables".
@@ -53,6 +60,8 @@ type Source struct {
 	Action awscodepipelineactions.CodeCommitSourceAction
 	// Namespace is the action's variables namespace.
 	Namespace *string
+
+	ready constructs.IDependable
 }
 
 // New creates a Source. It panics when RepositoryName or Branch is not a valid name.
@@ -87,9 +96,19 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 			Description:    jsii.String("Application source for the CI/CD pipeline."),
 			Code:           code,
 		})
-		// The repository is the users' work: deleting the stack must never delete it.
-		repo.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+		// The repository is the users' work: deleting the stack never deletes it. A failed create
+		// does, because it holds nothing but the seed then, and its name would block the retry.
+		repo.ApplyRemovalPolicy(secure.Retained)
 		s.Repository = repo
+		if props.SeedDirectory != nil {
+			files, err := executables(*props.SeedDirectory)
+			if err != nil {
+				panic("source.New: props.SeedDirectory: " + err.Error())
+			}
+			if len(files) > 0 {
+				s.ready = restoreModes(s, repo, s.Branch, files, props.LogKey)
+			}
+		}
 	}
 	s.Action = awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
 		ActionName: jsii.String("Source"),
@@ -102,6 +121,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	})
 	return s
 }
+
+// Ready is what must exist before the pipeline first reads the repository, or nil: the commit
+// that restores the seed's file modes. CodePipeline starts an execution when the pipeline is
+// created, and the source's EventBridge rule is created with the pipeline, so a pipeline that
+// depends on it starts once, on the complete seed: pipeline.Node().AddDependency(src.Ready()).
+func (s *Source) Ready() constructs.IDependable { return s.ready }
 
 // CommitID is the pipeline variable expression for the commit an execution runs, for actions
 // that follow the source (an approval's text, a build's environment).

@@ -1,7 +1,11 @@
 package source_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -11,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
@@ -57,15 +62,81 @@ func TestNewRepositoryIsRetainedAndUnseededByDefault(t *testing.T) {
 	withPipeline(stack, src)
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
-	s.HasResource(t, "AWS::CodeCommit::Repository", map[string]any{"DeletionPolicy": "Retain", "Properties": map[string]any{"RepositoryName": "sample-app"}})
+	s.HasResource(t, "AWS::CodeCommit::Repository", map[string]any{
+		"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain", "Properties": map[string]any{"RepositoryName": "sample-app"},
+	})
 	assert.NotContains(t, s.Props("AWS::CodeCommit::Repository"), "Code")
+	s.Count(t, "Custom::AWS", 0)
+	assert.Nil(t, src.Ready())
 	s.Has(t, "AWS::Events::Rule", map[string]any{"EventPattern": cdktest.Obj(map[string]any{"detail": cdktest.Obj(map[string]any{"referenceName": []any{"main"}})})})
+}
+
+// TestSeedModes: CloudFormation seeds the repository without file modes; one commit by a custom
+// resource, on create only, marks executable what is executable in the folder and kept in the seed.
+func TestSeedModes(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{
+		"README.md": 0o644, "run.sh": 0o755, "scripts/deep/hook.sh": 0o700, "scripts/data.txt": 0o644,
+		"bin/app": 0o755, "pkg/pkg.test": 0o755, ".git/hooks/pre-commit": 0o755, "tools/.idea/x.sh": 0o755,
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), mode))
+		require.NoError(t, os.Chmod(filepath.Join(dir, name), mode))
+	}
+	stack := cdktest.NewStack("Seed")
+	src := source.New(stack, jsii.String("Source"), &source.Props{SeedDirectory: jsii.String(dir)})
+	withPipeline(stack, src)
+	require.NotNil(t, src.Ready())
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+
+	calls := map[string]map[string]any{}
+	for id, r := range s.Resources("Custom::AWS") {
+		props := r["Properties"].(map[string]any)
+		assert.NotContains(t, props, "Update", id+": a stack update never commits again")
+		assert.NotContains(t, props, "Delete", id+": deleting the stack leaves the repository's history alone")
+		b, _ := json.Marshal(props["Create"])
+		text := strings.ReplaceAll(string(b), `\`, "")
+		for _, action := range []string{"getBranch", "createCommit"} {
+			if strings.Contains(text, `"action":"`+action+`"`) {
+				calls[action] = map[string]any{"id": id, "text": text}
+			}
+		}
+	}
+	require.Len(t, calls, 2)
+	commit := calls["createCommit"]["text"].(string)
+	assert.Contains(t, commit, `"setFileModes":[{"fileMode":"EXECUTABLE","filePath":"run.sh"},{"fileMode":"EXECUTABLE","filePath":"scripts/deep/hook.sh"}]`,
+		"executable files, sorted; none that the seed excludes, at any depth")
+	assert.Contains(t, commit, `"parentCommitId":"`, "on top of the seed commit")
+	assert.Contains(t, commit, `"outputPaths":["commitId"]`, "CloudFormation takes 4 KB back; the response lists every file")
+	assert.Contains(t, commit, calls["getBranch"]["id"].(string), "the parent is the branch tip the first call read")
+	s.Has(t, "AWS::IAM::Policy", map[string]any{"PolicyDocument": cdktest.Obj(map[string]any{"Statement": []any{
+		cdktest.Obj(map[string]any{"Action": "codecommit:CreateCommit", "Resource": cdktest.Obj(map[string]any{"Fn::GetAtt": []any{s.LogicalIDs("AWS::CodeCommit::Repository")[0], "Arn"}})}),
+	}})})
+	pipeline := s.Resources("AWS::CodePipeline::Pipeline")
+	for _, p := range pipeline {
+		assert.Contains(t, p["DependsOn"], calls["createCommit"]["id"], "the pipeline's first execution reads the complete seed")
+	}
+}
+
+// TestTooManyExecutables: CodeCommit changes at most 100 files in one commit.
+func TestTooManyExecutables(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 101 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%03d.sh", i)), nil, 0o755))
+	}
+	assert.PanicsWithValue(t, "source.New: props.SeedDirectory has 101 executable files; one CodeCommit commit changes at most 100", func() {
+		source.New(cdktest.NewStack("Many"), jsii.String("Source"), &source.Props{SeedDirectory: jsii.String(dir)})
+	})
 }
 
 // withPipeline puts src in a minimal valid pipeline (CodePipeline needs two stages), with the
 // secure artifact store of package pipeline.
 func withPipeline(stack awscdk.Stack, src *source.Source) {
 	p := pipeline.New(stack, jsii.String("Pipeline"), nil).Pipeline
+	if ready := src.Ready(); ready != nil {
+		p.Node().AddDependency(ready)
+	}
 	p.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String("Source"), Actions: &[]awscodepipeline.IAction{src.Action}})
 	p.AddStage(&awscodepipeline.StageOptions{StageName: jsii.String("Approve"), Actions: &[]awscodepipeline.IAction{
 		awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{ActionName: jsii.String("Approve")}),

@@ -10,6 +10,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -37,7 +38,9 @@ func NewStack(scope awscdk.App, id string) awscdk.Stack {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 
 	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_QUEUED})
-	src := source.New(stack, jsii.String("Source"), &source.Props{RepositoryName: jsii.String("shop")})
+	// The stack reads the repository; it neither creates nor deletes it.
+	shop := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Shop"), jsii.String("shop"))
+	src := source.New(stack, jsii.String("Source"), &source.Props{Repository: shop})
 	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
 
@@ -56,6 +59,8 @@ func NewStack(scope awscdk.App, id string) awscdk.Stack {
 	}
 	beta := fleet("Beta", 1, awscodedeploy.ServerDeploymentConfig_ALL_AT_ONCE())
 	prod := fleet("Prod", 4, awscodedeploy.ServerDeploymentConfig_HALF_AT_A_TIME())
+	// The first execution starts when the pipeline is created: once both fleets run the agent.
+	p.Pipeline.Node().AddDependency(beta.Ready(), prod.Ready())
 
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{
 		Pipeline:         p.Pipeline,

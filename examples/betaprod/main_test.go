@@ -20,6 +20,10 @@ func TestBetaThenProd(t *testing.T) {
 		stages = append(stages, st.(map[string]any)["Name"].(string))
 	}
 	assert.Equal(t, []string{"Source", "Build", "Beta", "Approve", "Prod"}, stages)
+	s.Count(t, "AWS::CodeCommit::Repository", 0)
+	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Stages": cdktest.Arr(cdktest.Obj(map[string]any{"Name": "Source", "Actions": cdktest.Arr(cdktest.Obj(map[string]any{
+		"Configuration": cdktest.Obj(map[string]any{"RepositoryName": "shop"}),
+	}))}))})
 	s.Count(t, "AWS::CodeDeploy::Application", 1)
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 2)
 	s.Count(t, "AWS::EC2::VPC", 1)
@@ -27,4 +31,9 @@ func TestBetaThenProd(t *testing.T) {
 	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", map[string]any{"MinSize": "4", "MaxSize": "4"})
 	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
 	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"ExecutionMode": "QUEUED"})
+	for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
+		for id := range s.Resources("AWS::AutoScaling::AutoScalingGroup") {
+			assert.Contains(t, p["DependsOn"], id, "the first execution waits for both fleets' agents")
+		}
+	}
 }

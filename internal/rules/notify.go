@@ -24,7 +24,7 @@ const (
 	SMS         Protocol = "sms"
 )
 
-// Protocols lists every protocol, in the order the README documents them.
+// Protocols lists every protocol, in the order docs/notifications.md documents them.
 var Protocols = []Protocol{Email, EmailJSON, HTTP, HTTPS, SQS, Lambda, Firehose, Application, SMS}
 
 // Readable reports whether p's subscribers are people, who get readable text, rather than

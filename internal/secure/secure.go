@@ -17,15 +17,22 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// NewKey returns a customer-managed key with yearly rotation. It is retained when the stack is
-// deleted, because data it encrypted (artifacts, queued messages) may outlive the stack. Its policy
+// Retained is the removal policy of everything that holds data: retained when the stack is deleted
+// or the resource replaced, deleted when the stack create that made it rolls back
+// (RetainExceptOnCreate). A failed first deploy then leaves nothing whose name blocks the retry, and
+// no keys or log groups behind; a bucket that already holds objects cannot be deleted, stays, and
+// is retained when the CDK CLI deletes the failed stack before its next try.
+var Retained = awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
+
+// NewKey returns a customer-managed key with yearly rotation. It is Retained, because data it
+// encrypted (artifacts, queued messages) may outlive the stack. Its policy
 // denies grants except those AWS services create for their own resources (Control Tower
 // CT.KMS.PR.3), so a principal with key access cannot hand it on to another.
 func NewKey(scope constructs.Construct, id, description string) awskms.Key {
 	key := awskms.NewKey(scope, jsii.String(id), &awskms.KeyProps{
 		Description:       jsii.String(description),
 		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:     Retained,
 	})
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DenyGrantsExceptForAWSServices"),
@@ -72,7 +79,7 @@ func Suppress(c constructs.IConstruct, rule, reason string, appliesTo ...string)
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{&s}, jsii.Bool(true))
 }
 
-// NewLogBucket returns a retained bucket for access and flow logs, which expire after a year.
+// NewLogBucket returns a Retained bucket for access and flow logs, which expire after a year.
 // Its encryption is S3-managed because S3 server access logging and load balancer access logs
 // cannot deliver to a bucket encrypted with a customer-managed KMS key.
 func NewLogBucket(scope constructs.Construct, id string) awss3.Bucket {
@@ -82,7 +89,7 @@ func NewLogBucket(scope constructs.Construct, id string) awss3.Bucket {
 		EnforceSSL:        jsii.Bool(true),
 		Versioned:         jsii.Bool(true),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:     Retained,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                          jsii.String("ExpireLogs"),
 			Expiration:                  awscdk.Duration_Days(jsii.Number(365)),
@@ -116,6 +123,15 @@ func CustomResourceLogs(scope constructs.Construct, key awskms.IKey) awslogs.ILo
 		key = NewKey(stack, "CustomResourceLogsKey", "Encrypts the logs of the stack's custom resource functions.")
 	}
 	return NewLogGroup(stack, "CustomResourceLogs", key, awslogs.RetentionDays_ONE_YEAR)
+}
+
+// SuppressCustomResourceFunction records why the singleton function behind every
+// AwsCustomResource of stack uses an AWS managed policy. Call it after creating one.
+func SuppressCustomResourceFunction(stack awscdk.Stack) {
+	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
+		Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+			AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
+	}
 }
 
 // ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
@@ -169,7 +185,7 @@ func (p *policySuppressor) Visit(node constructs.IConstruct) {
 	}
 }
 
-// NewLogGroup returns a retained log group encrypted with key, for build output, which can carry
+// NewLogGroup returns a Retained log group encrypted with key, for build output, which can carry
 // anything a build printed. CloudWatch Logs uses the key as its regional service principal, for
 // this account's log groups only (the encryption-context condition AWS documents).
 func NewLogGroup(scope constructs.Construct, id string, key awskms.IKey, retention awslogs.RetentionDays) awslogs.LogGroup {
@@ -184,6 +200,6 @@ func NewLogGroup(scope constructs.Construct, id string, key awskms.IKey, retenti
 	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
 		Retention:     retention,
 		EncryptionKey: key,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: Retained,
 	})
 }
