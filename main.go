@@ -51,7 +51,13 @@ func newApp(app awscdk.App) error {
 	if err != nil {
 		return err
 	}
-	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: env()}})
+	e := env()
+	if e != nil {
+		if err := s.CheckAccount(*e.Account); err != nil {
+			return err
+		}
+	}
+	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: e}})
 	return nil
 }
 

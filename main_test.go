@@ -141,13 +141,17 @@ func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
 	context["aproval"] = "false"
 	ctx, err := json.Marshal(context)
 	require.NoError(t, err)
+	outdir := t.TempDir()
+	stale := filepath.Join(outdir, "validation-report.json")
+	require.NoError(t, os.WriteFile(stale, []byte(`{"pluginReports":[{"conclusion":"failure"}]}`), 0o644))
 	cmd := exec.Command("bash", "scripts/cdk-app")
-	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 1, exit.ExitCode())
 	assert.Equal(t, "invalid settings (cdk.json context or -c key=value):\n  aproval: unknown setting; did you mean approval?\n", string(out))
+	assert.NoFileExists(t, stale, "an earlier failure's report would fail the next synth in the CLI")
 }
 
 // TestGoodSettingsSynthesize runs the app the same way with valid -c strings.

@@ -255,3 +255,23 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 	}
 	assert.Len(t, wrong, len(Keys), "a case for a key that does not exist")
 }
+
+// TestCheckAccount: with the stack's account known, a function or Firehose stream of another
+// account is refused; queues and endpoints of any account are fine, and an unknown account
+// checks nothing.
+func TestCheckAccount(t *testing.T) {
+	s, err := Parse(map[string]any{"notifications": `[
+		{"protocol":"lambda","endpoint":"arn:aws:lambda:eu-west-1:210987654321:function:f"},
+		{"protocol":"sqs","endpoint":"arn:aws:sqs:eu-west-1:210987654321:q"},
+		{"protocol":"firehose","endpoint":"arn:aws:firehose:eu-west-1:210987654321:deliverystream/s"},
+		{"protocol":"lambda","endpoint":"arn:aws:lambda:eu-west-1:123456789012:function:mine"}]`})
+	require.NoError(t, err)
+	assert.NoError(t, s.CheckAccount(""))
+	assert.ErrorContains(t, s.CheckAccount("210987654321"), "notifications[3]: ")
+	err = s.CheckAccount("123456789012")
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, "the queue and the stack's own function pass")
+	assert.True(t, strings.HasPrefix(lines[0], `notifications[0]: function "arn:aws:lambda:eu-west-1:210987654321:function:f" is in account 210987654321, not the stack's account 123456789012`))
+	assert.True(t, strings.HasPrefix(lines[1], `notifications[2]: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321`))
+}

@@ -87,6 +87,20 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
+// CheckAccount reports what the settings ask that a stack in account cannot do: subscribe a
+// function or a Firehose stream of another account. An empty account (an environment-agnostic
+// stack) checks nothing; the stack then guards the function's permission with a CloudFormation
+// condition instead.
+func (s Settings) CheckAccount(account string) error {
+	var errs []error
+	for i, sub := range s.Notifications {
+		if err := rules.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
+			errs = append(errs, fmt.Errorf("notifications[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // unused reports settings that are given, or changed from their default, although the chosen
 // target or mode does not use them: the user believes they took effect, and they did not.
 func (s Settings) unused() []error {

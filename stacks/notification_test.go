@@ -7,75 +7,119 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func ref(prefix string) any {
 	return obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
 }
 
+func getAtt(prefix string) any {
+	return obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+}
+
+// TestTopicsAreEncryptedAndTLSOnly: the topic policies only deny; publishers are roles of the
+// stack, so no service principal is allowed in a topic or key policy (no confused deputy).
 func TestTopicsAreEncryptedAndTLSOnly(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline notifications", "KmsMasterKeyId": obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^NotificationKey")), "Arn"}}})
-	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline events (JSON)", "KmsMasterKeyId": any_()})
+	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline notifications", "KmsMasterKeyId": getAtt("NotificationKey")})
+	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline events (JSON)", "KmsMasterKeyId": getAtt("NotificationKey")})
 	for id, p := range s.Resources("AWS::SNS::TopicPolicy") {
 		text := toJSON(p)
 		assert.Contains(t, text, `"aws:SecureTransport":"false"`, id)
-		assert.Contains(t, text, `"Effect":"Deny"`, id)
-		assert.Contains(t, text, `"Service":"events.amazonaws.com"`, id)
+		assert.NotContains(t, text, `"Effect":"Allow"`, id)
+	}
+	for id, k := range s.Resources("AWS::KMS::Key") {
+		assert.NotContains(t, toJSON(k), "events.amazonaws.com", id)
 	}
 }
 
-// TestKeyLetsEventBridgeIn: with an AWS-managed key, EventBridge deliveries are dropped silently.
-func TestKeyLetsEventBridgeIn(t *testing.T) {
+// TestEventBridgePublishesWithARole: the event JSON reaches the Events topic through a role that
+// trusts EventBridge only for this account's rules, and may publish to that topic only.
+func TestEventBridgePublishesWithARole(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::KMS::Key", obj{"Description": "Encrypts pipeline and deployment notifications.", "KeyPolicy": obj{"Statement": arr(obj_(obj{
-		"Effect": "Allow", "Principal": obj{"Service": "events.amazonaws.com"},
-		"Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"},
-	}))}})
+	s.Has(t, "AWS::IAM::Role", obj{"AssumeRolePolicyDocument": obj{"Statement": []any{obj_(obj{
+		"Principal": obj{"Service": "events.amazonaws.com"},
+		"Condition": obj{
+			"StringEquals": obj{"aws:SourceAccount": obj{"Ref": "AWS::AccountId"}},
+			"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Join": []any{"", arr(":rule/*")}}},
+		},
+	})}}})
+	var publisher string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "NotificationEventsPublisher") {
+			publisher = toJSON(p["Properties"])
+		}
+	}
+	assert.Contains(t, publisher, `{"Action":"sns:Publish","Effect":"Allow","Resource":{"Ref":"NotificationEvents`)
+	assert.NotContains(t, publisher, "NotificationMessages")
 }
 
+// TestPipelineFeed: each state change goes to the formatter, which writes the readable message,
+// and as it is to the Events topic; both with EventBridge's most retries and a dead-letter queue.
 func TestPipelineFeed(t *testing.T) {
 	s := synth(t, "default")
+	target := func(arn any, extra obj) any {
+		o := obj{"Arn": arn, "DeadLetterConfig": obj{"Arn": getAtt("NotificationRuleDeadLetters")}, "RetryPolicy": obj{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0}}
+		for k, v := range extra {
+			o[k] = v
+		}
+		return obj_(o)
+	}
+	targets := []any{target(getAtt("NotificationFormatter"), nil), target(ref("NotificationEvents"), obj{"RoleArn": getAtt("NotificationEventsPublisher")})}
 	s.Has(t, "AWS::Events::Rule", obj{
 		"EventPattern": obj{
 			"source": []any{"aws.codepipeline"}, "detail-type": []any{"CodePipeline Pipeline Execution State Change"},
 			"resources": []any{any_()}, "detail": obj{"state": []any{"FAILED", "STOPPED", "SUCCEEDED"}},
 		},
-		"Targets": []any{
-			obj_(obj{
-				"Arn": ref("NotificationMessages"), "InputTransformer": obj_(obj{"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`pipeline <detail-pipeline>: execution <detail-execution-id> <detail-state> https://.*codepipeline.*`))}),
-				"DeadLetterConfig": obj{"Arn": any_()}, "RetryPolicy": obj{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0},
-			}),
-			obj_(obj{"Arn": ref("NotificationEvents"), "DeadLetterConfig": obj{"Arn": any_()}, "RetryPolicy": any_()}),
-		},
+		"Targets": targets,
 	})
-	// The event topic gets the event itself.
-	for _, r := range s.Resources("AWS::Events::Rule") {
-		for _, target := range r["Properties"].(obj)["Targets"].([]any) {
-			tg := target.(obj)
-			if strings.Contains(toJSON(tg["Arn"]), "NotificationEvents") {
-				assert.NotContains(t, tg, "InputTransformer")
-				assert.NotContains(t, tg, "Input")
-			}
-		}
-	}
-	assert.True(t, strings.Contains(synth(t, "instances").Text(), `"state":["FAILED"]`), "notifyOn filters the states")
-}
-
-func TestDeploymentFeed(t *testing.T) {
-	s := synth(t, "default")
 	s.Has(t, "AWS::Events::Rule", obj{
 		"EventPattern": obj{
 			"source": []any{"aws.codedeploy"}, "detail-type": []any{"CodeDeploy Deployment State-change Notification"},
 			"detail": obj{"application": []any{ref("FleetApplication")}, "deploymentGroup": []any{ref("FleetDeploymentGroup")}, "state": []any{"START", "SUCCESS", "FAILURE", "STOP"}},
 		},
-		"Targets": arr(obj_(obj{"InputTransformer": any_(), "DeadLetterConfig": any_(), "RetryPolicy": any_()})),
+		"Targets": targets,
 	})
+	// Events pass untouched: no input transformer, whose text templates arrive in quotes.
+	for id, r := range s.Resources("AWS::Events::Rule") {
+		if strings.HasPrefix(id, "Notification") {
+			assert.NotContains(t, toJSON(r), "InputTransformer", id)
+		}
+	}
+	// EventBridge may invoke the formatter for these two rules only.
+	for id, p := range s.Resources("AWS::Lambda::Permission") {
+		if strings.Contains(toJSON(p), "NotificationFormatter") {
+			assert.Equal(t, "events.amazonaws.com", p["Properties"].(obj)["Principal"], id)
+			assert.Regexp(t, `^\{"Fn::GetAtt":\["Notification(ExecutionStateChange|DeploymentStateChange)[0-9A-F]{8}","Arn"\]\}$`, toJSON(p["Properties"].(obj)["SourceArn"]), id)
+		}
+	}
+	assert.True(t, strings.Contains(synth(t, "instances").Text(), `"state":["FAILED"]`), "notifyOn filters the states")
+}
+
+// TestFormatter: the Go function on the OS-only runtime, logging to its own encrypted group,
+// retried twice and then kept in the dead-letter queue, with a role that has no managed policy.
+func TestFormatter(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::Lambda::Function", obj{
+		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "MemorySize": 128.0, "Timeout": 30.0,
+		"LoggingConfig": obj{"LogGroup": ref("NotificationFormatterLogs")},
+		"Environment":   obj{"Variables": obj{"TOPIC_ARN": ref("NotificationMessages"), "AWS_URL_SUFFIX": obj{"Ref": "AWS::URLSuffix"}}},
+	})
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{
+		"FunctionName": ref("NotificationFormatter"), "MaximumRetryAttempts": 2.0,
+		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("NotificationRuleDeadLetters")}},
+	})
+	for id, r := range s.Resources("AWS::IAM::Role") {
+		if strings.HasPrefix(id, "NotificationFormatterRole") {
+			assert.NotContains(t, r["Properties"], "ManagedPolicyArns", "no AWSLambdaBasicExecutionRole: it may write to its own log group only")
+		}
+	}
 }
 
 func TestDeadLetterQueuesAreEncrypted(t *testing.T) {
 	s := synth(t, "default")
-	s.Count(t, "AWS::SQS::Queue", 3) // rule targets, machine subscriptions, pull request checks
+	s.Count(t, "AWS::SQS::Queue", 3) // rule targets and the formatter, subscriptions, pull request checks
 	for id, q := range s.Resources("AWS::SQS::Queue") {
 		props := q["Properties"].(obj)
 		assert.Equal(t, true, props["SqsManagedSseEnabled"], id)
@@ -103,14 +147,12 @@ func TestEveryProtocol(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, toJSON(p["TopicArn"]), topic, protocol)
-		machine := topic == "NotificationEvents" && protocol != "email-json"
-		assert.Equal(t, machine, p["RedrivePolicy"] != nil, "%s: redrive policy", protocol)
+		assert.True(t, strings.Contains(toJSON(p["RedrivePolicy"]), "NotificationSubscriptionDeadLetters"), "%s: every subscription has a dead-letter queue", protocol)
 	}
 	assert.Equal(t, true, byProtocol["sqs"]["RawMessageDelivery"])
 	assert.Equal(t, true, byProtocol["firehose"]["RawMessageDelivery"])
 	assert.Contains(t, byProtocol["firehose"], "SubscriptionRoleArn")
 	assert.NotContains(t, byProtocol["https"], "RawMessageDelivery", "the envelope carries the signature")
-	s.Has(t, "AWS::Lambda::Permission", obj{"Action": "lambda:InvokeFunction", "Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:notify"})
 	s.Has(t, "AWS::IAM::Policy", obj{"PolicyDocument": obj{"Statement": arr(obj_(obj{
 		"Action": arr("firehose:PutRecord"), "Resource": "arn:aws:firehose:us-east-1:123456789012:deliverystream/events",
 	}))}})
@@ -118,6 +160,28 @@ func TestEveryProtocol(t *testing.T) {
 	s.Has(t, "AWS::SQS::QueuePolicy", obj{"PolicyDocument": obj{"Statement": arr(obj_(obj{
 		"Action": "sqs:SendMessage", "Principal": obj{"Service": "sns.amazonaws.com"},
 	}))}})
+}
+
+// TestLambdaSubscriberPermission: an environment-agnostic stack creates the permission for SNS
+// to invoke a function only if the function is in the account it is deployed to; a stack of a
+// known account creates it as is (the settings refuse another account's function there).
+func TestLambdaSubscriberPermission(t *testing.T) {
+	s := synth(t, "instances")
+	var permissions []obj
+	for _, p := range s.Resources("AWS::Lambda::Permission") {
+		if p["Properties"].(obj)["Principal"] == "sns.amazonaws.com" {
+			permissions = append(permissions, p)
+		}
+	}
+	require.Len(t, permissions, 1)
+	assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:notify", permissions[0]["Properties"].(obj)["FunctionName"])
+	condition, _ := permissions[0]["Condition"].(string)
+	require.NotEmpty(t, condition)
+	assert.Equal(t, obj{"Fn::Equals": []any{"123456789012", obj{"Ref": "AWS::AccountId"}}}, s.JSON["Conditions"].(obj)[condition])
+
+	regional := synth(t, "regional")
+	regional.Has(t, "AWS::Lambda::Permission", obj{"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:notify"})
+	assert.NotContains(t, regional.JSON, "Conditions")
 }
 
 func TestOperators(t *testing.T) {

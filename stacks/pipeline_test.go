@@ -342,7 +342,11 @@ func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 	s := synth(t, "default")
 	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 365.0, "KmsKeyId": any_()})
 	for id, f := range s.Resources("AWS::Lambda::Function") {
-		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"CustomResourceLogs[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(obj)["LoggingConfig"]), id)
+		group := `CustomResourceLogs`
+		if strings.HasPrefix(id, "NotificationFormatter") {
+			group = `NotificationFormatterLogs`
+		}
+		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"`+group+`[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(obj)["LoggingConfig"]), id)
 	}
 	// CloudWatch Logs may use the keys for this account's log groups only.
 	for id, k := range s.Resources("AWS::KMS::Key") {

@@ -1,8 +1,8 @@
 // Package notification sends every pipeline execution and CodeDeploy deployment state change
-// through EventBridge to SNS. People (email, sms) get one readable line with a console link;
-// machines (email-json, http, https, sqs, lambda, firehose, application) get the full event JSON.
-// Nothing is lost: each rule target retries and has a dead-letter queue, and so has every machine
-// subscription.
+// through EventBridge to SNS. People (email, sms) get plain text with a console link, written by a
+// small Go function (package formatter); machines (email-json, http, https, sqs, lambda, firehose,
+// application) get the full event JSON. Nothing is lost: each rule target retries and has a
+// dead-letter queue, so has the function, and so has every subscription.
 package notification
 
 import (
@@ -11,15 +11,23 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/internal/rules"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
+
+// FormatterPackage is the Go main package of the function that writes the readable messages.
+const FormatterPackage = "github.com/pipekit/cdk-pipeline/constructs/notification/formatter"
 
 // PipelineState is a state of a pipeline execution. It is the same type as settings.PipelineState.
 type PipelineState = rules.PipelineState
@@ -59,34 +67,38 @@ type Props struct {
 	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
 	// Default: none; no deployment feed.
 	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
-	// Key encrypts the topics this construct creates. Its policy must let EventBridge use it,
-	// which the library's publish grant adds for a key in this stack; an AWS-managed key would make
-	// EventBridge drop every delivery without an error.
-	// Default: a new customer-managed key with rotation on, unless both topics are given.
+	// Key encrypts the topics this construct creates and the formatter function's logs.
+	// Default: a new customer-managed key with rotation on.
 	Key awskms.IKey
-	// Messages is an existing topic for the readable lines. Its policy must let
-	// events.amazonaws.com publish, and its key (if any) must let EventBridge use it: the stack
-	// cannot change an imported topic's policies.
+	// Messages is an existing topic for the readable messages, which the formatter function
+	// publishes to with its role. If the topic is encrypted, its key must let that role use it.
 	// Default: a new topic encrypted with Key, TLS only.
 	Messages awssns.ITopic
-	// Events is an existing topic for the event JSON, with the same needs as Messages.
+	// Events is an existing topic for the event JSON, which EventBridge publishes to with a role
+	// of this construct. If the topic is encrypted, its key must let that role use it.
 	// Default: a new topic encrypted with Key, TLS only.
 	Events awssns.ITopic
 }
 
-// Notification is the two topics, the rules that feed them, and the dead-letter queues.
+// Notification is the two topics, the rules that feed them, the formatter function, and the
+// dead-letter queues.
 type Notification struct {
 	constructs.Construct
-	// Messages carries one readable line per event, for people.
+	// Messages carries one readable message per event, for people.
 	Messages awssns.ITopic
 	// Events carries the full event JSON, for machines.
 	Events awssns.ITopic
-	// Key encrypts the topics this construct created; nil when both were given.
+	// Key encrypts the topics this construct created and the formatter's logs.
 	Key awskms.IKey
-	// RuleDeadLetters keeps events that EventBridge could not deliver to a topic.
+	// Formatter turns events into the readable messages and publishes them to Messages.
+	Formatter awslambda.Function
+	// RuleDeadLetters keeps events that EventBridge could not deliver to a topic or to the
+	// formatter, and events the formatter failed on.
 	RuleDeadLetters awssqs.Queue
-	// SubscriptionDeadLetters keeps messages that SNS could not deliver to a machine subscriber.
+	// SubscriptionDeadLetters keeps messages that SNS could not deliver to a subscriber.
 	SubscriptionDeadLetters awssqs.Queue
+
+	publisher awsiam.Role
 }
 
 // DeploymentStates are the CodeDeploy states that notify.
@@ -102,7 +114,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	}
 	n := &Notification{Key: props.Key, Messages: props.Messages, Events: props.Events}
 	constructs.NewConstruct_Override(n, scope, id)
-	if n.Key == nil && (n.Messages == nil || n.Events == nil) {
+	if n.Key == nil {
 		n.Key = secure.NewKey(n, "Key", "Encrypts pipeline and deployment notifications.")
 	}
 	topic := func(id, name string) awssns.ITopic {
@@ -116,6 +128,23 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	}
 	n.RuleDeadLetters = secure.NewDeadLetterQueue(n, "RuleDeadLetters")
 	n.SubscriptionDeadLetters = secure.NewDeadLetterQueue(n, "SubscriptionDeadLetters")
+	n.Formatter = n.newFormatter()
+	// EventBridge publishes the event JSON with this role rather than through a topic policy for
+	// events.amazonaws.com, which any rule of any account could use: AWS recommends execution
+	// roles for every target. The role trusts EventBridge only for rules of this account.
+	n.publisher = awsiam.NewRole(n, jsii.String("EventsPublisher"), &awsiam.RoleProps{
+		Description: jsii.String("EventBridge publishes pipeline and deployment events to the Events topic."),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(n).FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String("*"),
+				})},
+			},
+		}),
+	})
+
+	secure.SuppressPolicies(n.publisher, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
 
 	if props.Pipeline != nil {
 		states := props.States
@@ -133,7 +162,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 				Detail:     &map[string]interface{}{"state": states},
 			},
 		})
-		n.feed(rule, pipelineMessage())
+		n.Feed(rule)
 	}
 	if len(props.DeploymentGroups) > 0 {
 		apps, groups := []*string{}, []*string{}
@@ -153,40 +182,56 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 				},
 			},
 		})
-		n.feed(rule, deploymentMessage())
+		n.Feed(rule)
 	}
 	return n
 }
 
-// feed sends rule's events to both topics: a readable line to Messages, the event to Events.
-func (n *Notification) feed(rule awsevents.Rule, message awsevents.RuleTargetInput) {
-	target := func(topic awssns.ITopic, input awsevents.RuleTargetInput) awsevents.IRuleTarget {
-		return awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
-			Message:         input,
-			DeadLetterQueue: n.RuleDeadLetters,
-			RetryAttempts:   jsii.Number(185),
-			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
-		})
-	}
-	rule.AddTarget(target(n.Messages, message))
-	rule.AddTarget(target(n.Events, nil))
+// Feed sends rule's events to both topics: the event JSON to Events, and through the formatter a
+// readable message to Messages. Rules of other event types may be fed too; the formatter writes a
+// generic message for types it does not know.
+func (n *Notification) Feed(rule awsevents.Rule) {
+	// EventBridge's most: 185 tries over a day, then the dead-letter queue.
+	attempts, age, dlq := jsii.Number(185), awscdk.Duration_Hours(jsii.Number(24)), n.RuleDeadLetters
+	rule.AddTarget(awseventstargets.NewLambdaFunction(n.Formatter, &awseventstargets.LambdaFunctionProps{
+		RetryAttempts: attempts, MaxEventAge: age, DeadLetterQueue: dlq,
+	}))
+	rule.AddTarget(awseventstargets.NewSnsTopic(n.Events, &awseventstargets.SnsTopicProps{
+		Role: n.publisher, RetryAttempts: attempts, MaxEventAge: age, DeadLetterQueue: dlq,
+	}))
 }
 
-func pipelineMessage() awsevents.RuleTargetInput {
-	f := awsevents.EventField_FromPath
-	pipeline, execution, state, region := f(jsii.String("$.detail.pipeline")), f(jsii.String("$.detail.execution-id")),
-		f(jsii.String("$.detail.state")), f(jsii.String("$.region"))
-	return awsevents.RuleTargetInput_FromText(jsii.String(
-		"pipeline " + *pipeline + ": execution " + *execution + " " + *state +
-			" https://" + *region + ".console.aws.amazon.com/codesuite/codepipeline/pipelines/" + *pipeline +
-			"/executions/" + *execution + "/timeline?region=" + *region))
-}
-
-func deploymentMessage() awsevents.RuleTargetInput {
-	f := awsevents.EventField_FromPath
-	app, group, deployment, state, region := f(jsii.String("$.detail.application")), f(jsii.String("$.detail.deploymentGroup")),
-		f(jsii.String("$.detail.deploymentId")), f(jsii.String("$.detail.state")), f(jsii.String("$.region"))
-	return awsevents.RuleTargetInput_FromText(jsii.String(
-		"deployment " + *app + "/" + *group + ": " + *deployment + " " + *state +
-			" https://" + *region + ".console.aws.amazon.com/codesuite/codedeploy/deployments/" + *deployment + "?region=" + *region))
+// newFormatter creates the function that writes the readable messages. It logs to its own
+// encrypted log group through a role that may only write there, publish to Messages, and put
+// failed events into the dead-letter queue.
+func (n *Notification) newFormatter() awslambda.Function {
+	logs := secure.NewLogGroup(n, "FormatterLogs", n.Key, awslogs.RetentionDays_ONE_YEAR)
+	role := awsiam.NewRole(n, jsii.String("FormatterRole"), &awsiam.RoleProps{
+		Description: jsii.String("The notification formatter function's role."),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+	})
+	logs.GrantWrite(role)
+	fn := awslambda.NewFunction(n, jsii.String("Formatter"), &awslambda.FunctionProps{
+		Description:  jsii.String("Writes pipeline and deployment events as readable messages for email and SMS."),
+		Runtime:      gofunc.Runtime(),
+		Architecture: gofunc.Architecture(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         gofunc.Code(FormatterPackage),
+		MemorySize:   jsii.Number(128),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
+		Role:         role,
+		LogGroup:     logs,
+		Environment: &map[string]*string{
+			"TOPIC_ARN":      n.Messages.TopicArn(),
+			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
+		},
+		// An invocation that fails (SNS refused, or an event it cannot read) is tried twice more,
+		// then kept in the dead-letter queue with the error.
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(n.RuleDeadLetters),
+	})
+	n.Messages.GrantPublish(role)
+	secure.Suppress(role, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
+	return fn
 }

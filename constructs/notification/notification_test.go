@@ -1,16 +1,21 @@
 package notification_test
 
 import (
+	"debug/elf"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
@@ -42,7 +47,8 @@ func Example() {
 	// true false
 }
 
-// Example_existingTopics sends the feed to topics another stack owns; no key or topic is created.
+// Example_existingTopics sends the feed to topics another stack owns: no topic is created, and
+// the one key encrypts the formatter function's logs.
 func Example_existingTopics() {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("ExistingTopicsExample"), nil)
@@ -51,8 +57,8 @@ func Example_existingTopics() {
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})
 	n.Subscribe(notification.SMS, "+14155550100")
 	template := assertions.Template_FromStack(stack, nil)
-	fmt.Println(n.Key == nil, len(*template.FindResources(jsii.String("AWS::SNS::Topic"), nil)), "topics")
-	// Output: true 0 topics
+	fmt.Println(len(*template.FindResources(jsii.String("AWS::SNS::Topic"), nil)), "topics,", len(*template.FindResources(jsii.String("AWS::KMS::Key"), nil)), "key")
+	// Output: 0 topics, 1 key
 }
 
 // TestSubscribeChecksEndpoints: Subscribe refuses what the settings refuse, in the same words,
@@ -86,4 +92,46 @@ func TestNilProps(t *testing.T) {
 	s.Count(t, "AWS::Events::Rule", 0)
 	s.Count(t, "AWS::SNS::Topic", 2)
 	s.Has(t, "AWS::SNS::Subscription", map[string]any{"Protocol": "sms", "Endpoint": "+14155550100"})
+}
+
+// TestSubscribeInAKnownAccount: with the stack's account known, another account's function or
+// stream is refused in one line, as the settings refuse it.
+func TestSubscribeInAKnownAccount(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(), jsii.String("Known"), &awscdk.StackProps{Env: &awscdk.Environment{
+		Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1"),
+	}})
+	n := notification.New(stack, jsii.String("N"), nil)
+	assert.PanicsWithValue(t, `notification.Subscribe: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`, func() {
+		n.Subscribe(notification.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
+	})
+	assert.Panics(t, func() { n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
+	n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
+	assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+		"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:mine",
+	})
+}
+
+// TestFormatterBundle builds the formatter as cdk synth does: the asset is a static Linux arm64
+// executable named bootstrap, built with the local Go toolchain (no Docker, no network).
+func TestFormatterBundle(t *testing.T) {
+	ctx := cdktest.Context() // bundles every stack, as the CLI does
+	outdir := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
+	n := notification.New(stack, jsii.String("N"), nil)
+	app.Synth(nil)
+	template := assertions.Template_FromStack(stack, nil)
+	functions := template.FindResources(jsii.String("AWS::Lambda::Function"), nil)
+	require.Len(t, *functions, 1)
+	for _, fn := range *functions {
+		asset := (*fn)["Metadata"].(map[string]any)["aws:asset:path"].(string)
+		f, err := elf.Open(filepath.Join(outdir, asset, "bootstrap"))
+		require.NoError(t, err)
+		assert.Equal(t, elf.EM_AARCH64, f.Machine)
+		f.Close()
+		info, err := os.Stat(filepath.Join(outdir, asset, "bootstrap"))
+		require.NoError(t, err)
+		assert.NotZero(t, info.Mode()&0o111, "executable")
+	}
+	assert.Equal(t, "bootstrap", *n.Formatter.Node().DefaultChild().(awslambda.CfnFunction).Handler())
 }

@@ -34,9 +34,13 @@ const Account = "123456789012"
 
 // NewApp returns an app with the context of the project's cdk.json (its feature flags and
 // settings), so that tests synthesize what `cdk synth` does. Each app writes its cloud assembly to
-// a directory of its own below the package's output directory (see Main).
+// a directory of its own below the package's output directory (see Main). Its stacks' assets are
+// not bundled.
 func NewApp() awscdk.App {
 	ctx := Context()
+	// No bundling: the stack's Go functions would be compiled in every test package. The CLI
+	// bundles every stack; TestFormatterBundle builds the function as cdk synth does.
+	ctx["aws:cdk:bundling-stacks"] = []any{}
 	apps++
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(outdir(), fmt.Sprintf("app%d", apps)))})
 }

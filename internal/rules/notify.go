@@ -142,6 +142,24 @@ func Endpoint(p Protocol, endpoint string) (*ARN, error) {
 	return nil, nil
 }
 
+// SameAccount checks that a lambda or firehose subscriber is in account, the stack's account
+// (empty when the stack is environment-agnostic, which checks nothing). SNS puts records only into
+// a Firehose stream of the topic's account, and a stack can give SNS the right to invoke only its
+// own account's functions.
+func SameAccount(p Protocol, endpoint, account string) error {
+	arn := ParseARN(endpoint)
+	if account == "" || arn == nil || arn.Account == account {
+		return nil
+	}
+	switch p {
+	case Lambda:
+		return fmt.Errorf("function %s is in account %s, not the stack's account %s: the stack cannot give SNS the right to invoke it; subscribe an SQS queue of that account instead, or deploy the stack environment-agnostic and let the function's owner add the permission (docs/notifications.md)", Show(endpoint), arn.Account, account)
+	case Firehose:
+		return fmt.Errorf("delivery stream %s is in account %s, not the stack's account %s: SNS delivers only to a Firehose stream of the topic's own account", Show(endpoint), arn.Account, account)
+	}
+	return nil
+}
+
 // EmailAddress accepts a bare address with a dotted domain, as SNS and approvers need it: no
 // display name.
 func EmailAddress(s string) error {

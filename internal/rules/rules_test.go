@@ -50,3 +50,12 @@ func TestEndpoint(t *testing.T) {
 	assert.True(t, SMS.Readable())
 	assert.False(t, EmailJSON.Readable())
 }
+
+func TestSameAccount(t *testing.T) {
+	const fn, stream = "arn:aws:lambda:eu-west-1:210987654321:function:notify", "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s"
+	assert.NoError(t, SameAccount(Lambda, fn, ""), "an environment-agnostic stack cannot tell")
+	assert.NoError(t, SameAccount(Lambda, fn, "210987654321"))
+	assert.NoError(t, SameAccount(SQS, "arn:aws:sqs:eu-west-1:210987654321:q", "123456789012"), "a queue's owner grants SNS in its queue policy")
+	assert.ErrorContains(t, SameAccount(Lambda, fn, "123456789012"), `function "arn:aws:lambda:eu-west-1:210987654321:function:notify" is in account 210987654321, not the stack's account 123456789012`)
+	assert.EqualError(t, SameAccount(Firehose, stream, "123456789012"), `delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`)
+}
