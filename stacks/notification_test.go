@@ -45,6 +45,15 @@ func TestEventBridgePublishesWithARole(t *testing.T) {
 			"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Join": []any{"", arr(":rule/*")}}},
 		},
 	})}}})
+	// So do the roles the library makes for the rules that start the pipeline and the checks.
+	events := 0
+	for id, r := range s.Resources("AWS::IAM::Role") {
+		if text := toJSON(r); strings.Contains(text, `"Service":"events.amazonaws.com"`) {
+			events++
+			assert.Contains(t, text, `"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}`, id)
+		}
+	}
+	assert.Equal(t, 3, events)
 	var publisher string
 	for id, p := range s.Resources("AWS::IAM::Policy") {
 		if strings.HasPrefix(id, "NotificationEventsPublisher") {
@@ -204,4 +213,16 @@ func TestOperators(t *testing.T) {
 	for _, never := range []string{`"Action":"*"`, `"*:*"`, "iam:", "codepipeline:UpdatePipeline", "codepipeline:DeletePipeline"} {
 		assert.NotContains(t, policy, never)
 	}
+	assert.NotContains(t, policy, `"Effect":"Deny"`, "without pull request checks, operators push to the branch")
+	// With pull request checks, the branch changes only through pull requests, and operators can
+	// read the test reports the approval points to.
+	protected := ""
+	for id, p := range synth(t, "default").Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "OperatorsGroup") {
+			protected = toJSON(p)
+		}
+	}
+	assert.Contains(t, protected, `"Sid":"ProtectedBranchChangesOnlyThroughPullRequests"`)
+	assert.Contains(t, protected, `"codecommit:References":["refs/heads/main"]`)
+	assert.Contains(t, protected, "codebuild:DescribeTestCases")
 }

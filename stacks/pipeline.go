@@ -89,21 +89,23 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	}
 
 	projects, logs := []awscodebuild.IProject{b.Project}, []awslogs.ILogGroup{b.LogGroup}
+	var protected *string
 	if s.PullRequestChecks {
+		protected = jsii.String(s.Branch)
 		checks := pullrequest.New(stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
 			Repository: src.Repository, Branch: jsii.String(s.Branch), EncryptionKey: p.ArtifactKey,
 		})
 		projects, logs = append(projects, checks.Project), append(logs, checks.LogGroup)
 	}
 	ops := operators.New(stack, jsii.String("Operators"), &operators.Props{
-		Repository: src.Repository, Pipeline: p.Pipeline, Projects: projects, LogGroups: logs,
-		DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
+		Repository: src.Repository, ProtectedBranch: protected, Pipeline: p.Pipeline, Projects: projects, LogGroups: logs,
+		ReportGroups: []awscodebuild.IReportGroup{b.ReportGroup}, DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
 	})
 	p.AddStage("Source", src.Action)
 	p.AddStage("Build", b.NewAction(src.Output, built))
 	if s.Approval {
 		a := approval.New(stack, jsii.String("Approval"), &approval.Props{
-			Emails: s.ApproverEmails, Key: n.Key, SourceNamespace: src.Namespace,
+			Emails: s.ApproverEmails, Key: n.Key, SourceNamespace: src.Namespace, DeadLetterQueue: n.SubscriptionDeadLetters,
 			BuildURL: b.BuildURL(), ReviewURL: target.URL(),
 		})
 		p.AddStage(approveStage, a.Action)
@@ -134,6 +136,7 @@ func newTarget(stack awscdk.Stack, s settings.Settings, p *pipeline.Pipeline) de
 	case settings.Beanstalk:
 		return deploy.NewBeanstalk(stack, jsii.String("Beanstalk"), &deploy.BeanstalkProps{
 			Application: jsii.String(s.BeanstalkApplication), Environment: jsii.String(s.BeanstalkEnvironment),
+			PipelineRole: p.Pipeline.Role(),
 		})
 	}
 	return deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{

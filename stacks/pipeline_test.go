@@ -263,7 +263,8 @@ func TestApprovalCarriesContext(t *testing.T) {
 	assert.Contains(t, s.Text(), `"/Approve/Approve"`)
 	// With approvers, requests go to an encrypted topic they are subscribed to.
 	b := synth(t, "beanstalk")
-	b.Has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}})
+	b.Has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))},
+		"RedrivePolicy": obj{"deadLetterTargetArn": getAtt("NotificationSubscriptionDeadLetters")}})
 	b.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline approvals", "KmsMasterKeyId": any_()})
 	b.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Approve", "Actions": arr(obj_(obj{
 		"Configuration": obj_(obj{"NotificationArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}}),
@@ -402,6 +403,23 @@ func TestBeanstalkTarget(t *testing.T) {
 	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed and the
 	// pull request checks.
 	s.Count(t, "AWS::Events::Rule", 3)
+	// Only the pipeline's role may assume the action role with Beanstalk administrator rights, and
+	// the role reads and decrypts the artifacts CodePipeline hands to Beanstalk.
+	s.Has(t, "AWS::IAM::Role", obj{
+		"AssumeRolePolicyDocument": obj{"Statement": []any{obj_(obj{"Principal": obj{"AWS": getAtt("PipelineRole")}})}},
+		"ManagedPolicyArns":        arr(obj{"Fn::Join": []any{"", arr(":iam::aws:policy/AdministratorAccess-AWSElasticBeanstalk")}}),
+	})
+	for id, r := range s.Resources("AWS::IAM::Role") {
+		assert.NotContains(t, toJSON(r), ":root", "%s: no role trusts the whole account for Beanstalk", id)
+	}
+	var beanstalk string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "BeanstalkActionRole") {
+			beanstalk = toJSON(p)
+		}
+	}
+	assert.Contains(t, beanstalk, "kms:Decrypt")
+	assert.Contains(t, beanstalk, "s3:GetObject*")
 }
 
 func TestPullRequestChecks(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -45,6 +46,10 @@ type Props struct {
 	// ActionName names the action in the pipeline.
 	// Default: "Approve".
 	ActionName *string
+	// DeadLetterQueue keeps the approval requests SNS could not deliver to an approver, for
+	// example notification.Notification.SubscriptionDeadLetters.
+	// Default: none; an undeliverable request is dropped (the approval still waits in the console).
+	DeadLetterQueue awssqs.IQueue
 }
 
 // Approval is a manual approval action and the topic that announces it.
@@ -80,7 +85,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Approval {
 	// Subscribing here, not through the action's NotifyEmails, keeps the subscriptions under this
 	// construct whatever pipeline the action joins.
 	for _, email := range props.Emails {
-		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), &awssnssubscriptions.EmailSubscriptionProps{DeadLetterQueue: props.DeadLetterQueue}))
 	}
 	review := props.ReviewURL
 	if review == nil {

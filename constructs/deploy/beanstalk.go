@@ -12,7 +12,8 @@ import (
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
-// BeanstalkProps names an existing Elastic Beanstalk application and environment. Both are required.
+// BeanstalkProps names an existing Elastic Beanstalk application and environment, and the pipeline
+// role that deploys to it. All three are required.
 type BeanstalkProps struct {
 	// Application is the Elastic Beanstalk application name.
 	// Default: none; required.
@@ -20,6 +21,11 @@ type BeanstalkProps struct {
 	// Environment is the Elastic Beanstalk environment name.
 	// Default: none; required.
 	Environment *string
+	// PipelineRole is the role of the pipeline that runs the deploy action, for example
+	// pipeline.Pipeline.Role(). It alone may assume the action role, which carries AWS's
+	// AdministratorAccess-AWSElasticBeanstalk.
+	// Default: none; required.
+	PipelineRole awsiam.IRole
 }
 
 // Beanstalk releases to an existing Elastic Beanstalk environment. Beanstalk, not CodeDeploy, runs
@@ -35,14 +41,16 @@ type Beanstalk struct {
 func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps) *Beanstalk {
 	rules.Required("deploy.NewBeanstalk", "Application", props == nil || props.Application == nil)
 	rules.Required("deploy.NewBeanstalk", "Environment", props.Environment == nil)
+	rules.Required("deploy.NewBeanstalk", "PipelineRole", props.PipelineRole == nil)
 	rules.Must("deploy.NewBeanstalk: props.Application", rules.BeanstalkApplication(*props.Application))
 	rules.Must("deploy.NewBeanstalk: props.Environment", rules.BeanstalkEnvironment(*props.Environment))
 	b := &Beanstalk{props: *props}
 	constructs.NewConstruct_Override(b, scope, id)
-	// The pipeline's account assumes this role, as it would the library's default action role;
-	// owning it here lets the finding below be suppressed on this role alone.
+	// The library's default action role trusts the whole account, so any principal allowed
+	// sts:AssumeRole could use its Beanstalk administrator rights: this one trusts the pipeline's
+	// role alone.
 	b.ActionRole = awsiam.NewRole(b, jsii.String("ActionRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewAccountRootPrincipal(),
+		AssumedBy:   props.PipelineRole,
 		Description: jsii.String("CodePipeline deploys to Elastic Beanstalk."),
 	})
 	secure.Suppress(b.ActionRole, "AwsSolutions-IAM4",

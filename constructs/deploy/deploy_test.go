@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
@@ -136,6 +137,9 @@ func TestNilProps(t *testing.T) {
 	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Environment is required", func() {
 		deploy.NewBeanstalk(stack, jsii.String("B2"), &deploy.BeanstalkProps{Application: jsii.String("app")})
 	})
+	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.PipelineRole is required", func() {
+		deploy.NewBeanstalk(stack, jsii.String("B3"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("env")})
+	})
 }
 
 func TestPropsAreCheckedLikeSettings(t *testing.T) {
@@ -146,8 +150,9 @@ func TestPropsAreCheckedLikeSettings(t *testing.T) {
 	assert.PanicsWithValue(t, `deploy.NewInstances: props.TagKey and TagValue: "aws:x=y" is not a valid EC2 tag: the key is 1-128 characters, the value up to 256, no control characters, and keys may not start with aws:`, func() {
 		deploy.NewInstances(stack, jsii.String("AwsTag"), &deploy.InstancesProps{TagKey: jsii.String("aws:x"), TagValue: jsii.String("y")})
 	})
-	assert.Panics(t, func() {
-		deploy.NewBeanstalk(stack, jsii.String("BadEnv"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("-x")})
+	role := awsiam.NewRole(cdktest.NewStack("Roles"), jsii.String("PipelineRole"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil)})
+	assert.PanicsWithValue(t, `deploy.NewBeanstalk: props.Environment: "-x" is not an Elastic Beanstalk environment name: use 4-40 letters, digits or '-', not starting or ending with '-'`, func() {
+		deploy.NewBeanstalk(stack, jsii.String("BadEnv"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("-x"), PipelineRole: role})
 	})
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
 }

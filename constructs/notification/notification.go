@@ -132,15 +132,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	// EventBridge publishes the event JSON with this role rather than through a topic policy for
 	// events.amazonaws.com, which any rule of any account could use: AWS recommends execution
 	// roles for every target. The role trusts EventBridge only for rules of this account.
+	trust := secure.EventBridgeTrust(n)
 	n.publisher = awsiam.NewRole(n, jsii.String("EventsPublisher"), &awsiam.RoleProps{
 		Description: jsii.String("EventBridge publishes pipeline and deployment events to the Events topic."),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
-			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
-				"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(n).FormatArn(&awscdk.ArnComponents{
-					Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String("*"),
-				})},
-			},
+			Conditions: &trust,
 		}),
 	})
 

@@ -79,6 +79,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		// A deploy of this stack must not re-run the release it may be part of.
 		RestartExecutionOnUpdate: jsii.Bool(false),
 	})
+	// The rule that starts the pipeline on a push assumes a role the library makes.
+	secure.ConfineEventBridgeRoles(p)
 	secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
 		"The library scopes the pipeline role and its action roles to this pipeline's artifact bucket and key; the wildcards are the artifact object keys chosen at run time and the S3 and KMS action families SSE-KMS needs.",
 		secure.ArtifactGrants...)

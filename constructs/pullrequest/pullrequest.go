@@ -106,6 +106,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	})
 	// Read the repository (the source grant), comment, and approve: nothing else.
 	repo.Grant(c.Project, jsii.String("codecommit:GetPullRequest"), jsii.String("codecommit:PostCommentForPullRequest"), jsii.String("codecommit:UpdatePullRequestApprovalState"))
+	// The rule that starts a check assumes a role the library makes.
+	secure.ConfineEventBridgeRoles(c)
 	secure.SuppressPolicies(c.Project, "AwsSolutions-IAM5",
 		"The library scopes the check's role to its own log streams and report groups (named after the project) and to its key.",
 		slices.Concat(secure.CodeBuildOwnGrants, []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"})...)

@@ -3,6 +3,7 @@
 package secure
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -182,6 +183,45 @@ type policySuppressor struct {
 func (p *policySuppressor) Visit(node constructs.IConstruct) {
 	if r, ok := node.(awscdk.CfnResource); ok && *r.CfnResourceType() == "AWS::IAM::Policy" {
 		Suppress(node, p.rule, p.reason, p.appliesTo...)
+	}
+}
+
+// EventBridgeTrust is the condition for a role that EventBridge assumes: only for rules of the
+// role's own account (aws:SourceAccount and aws:SourceArn, as EventBridge documents against the
+// confused-deputy problem). The rule ARN is a pattern because a rule's name is generated after its
+// targets, which name the role.
+func EventBridgeTrust(scope constructs.IConstruct) map[string]any {
+	return map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String("*"),
+		})},
+	}
+}
+
+// ConfineEventBridgeRoles adds EventBridgeTrust to every role below scope that trusts
+// events.amazonaws.com without a condition, such as the roles the library makes for a rule that
+// starts a pipeline or a build. It runs as a mutating aspect, so it also reaches roles added later.
+func ConfineEventBridgeRoles(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(&eventRoles{}, &awscdk.AspectOptions{Priority: awscdk.AspectPriority_MUTATING()})
+}
+
+type eventRoles struct{}
+
+// Visit implements awscdk.IAspect.
+func (*eventRoles) Visit(node constructs.IConstruct) {
+	role, ok := node.(awsiam.CfnRole)
+	if !ok {
+		return
+	}
+	doc, _ := awscdk.Stack_Of(node).Resolve(role.AssumeRolePolicyDocument()).(map[string]any)
+	statements, _ := doc["Statement"].([]any)
+	for i, st := range statements {
+		statement, _ := st.(map[string]any)
+		principal, _ := statement["Principal"].(map[string]any)
+		if principal["Service"] == "events.amazonaws.com" && statement["Condition"] == nil {
+			role.AddPropertyOverride(jsii.String(fmt.Sprintf("AssumeRolePolicyDocument.Statement.%d.Condition", i)), EventBridgeTrust(node))
+		}
 	}
 }
 
