@@ -1,0 +1,16 @@
+// Package e2e is the end-to-end test for a scratch AWS account: it deploys the default stack
+// (continuous deployment, an SQS subscriber), waits for the first release, pushes a change and
+// checks that the application serves it, pushes a release that cannot start and checks that
+// CodeDeploy rolled it back and the previous release still serves, checks that the queue received
+// the pipeline and deployment events, and destroys the stack. It is behind the build tag e2e, so
+// go test ./... never runs it; CI compiles and vets it (go vet -tags e2e ./e2e).
+//
+//	go test -tags e2e -timeout 3h -v ./e2e -args -delete-retained
+//
+// It needs Node.js (npx cdk), the AWS CLI v2 and credentials for an account and region that
+// cdk bootstrap has prepared. -delete-retained also deletes what the stack keeps when it is
+// destroyed (repository, buckets, log groups; keys are scheduled for deletion). It has not been
+// run yet: see docs/runtime.md.
+//
+// The checks that read what AWS answers are plain functions (checks.go), tested offline.
+package e2e
