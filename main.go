@@ -52,10 +52,15 @@ func newApp(app awscdk.App) error {
 		return err
 	}
 	e := env()
+	account, region := "", ""
 	if e != nil {
-		if err := s.CheckAccount(*e.Account); err != nil {
+		account, region = *e.Account, *e.Region
+		if err := s.CheckAccount(account); err != nil {
 			return err
 		}
+	}
+	if err := s.CheckEnvironments(account, region); err != nil {
+		return err
 	}
 	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: e}})
 	return nil

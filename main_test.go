@@ -175,3 +175,21 @@ func TestCompliancePacksAreChecked(t *testing.T) {
 	assert.NotContains(t, output, "goroutine", "no Go panic trace")
 	assert.NotContains(t, output, "ERROR AwsSolutions-", "AwsSolutions stays clean")
 }
+
+// TestConstructsDocCompiles type-checks the program in docs/constructs.md against the packages as
+// they are, so the documented public API cannot drift.
+func TestConstructsDocCompiles(t *testing.T) {
+	doc, err := os.ReadFile("docs/constructs.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "```go\n")
+	require.True(t, ok, "docs/constructs.md has a Go program")
+	program, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	// Inside the module, so that it builds against this checkout; go's ./... skips "_" folders.
+	dir, err := os.MkdirTemp(".", "_docprogram")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(program), 0o644))
+	out, err := exec.Command("go", "vet", "./"+dir).CombinedOutput()
+	assert.NoError(t, err, string(out))
+}

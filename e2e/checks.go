@@ -48,18 +48,59 @@ type Execution struct {
 		ActionName string `json:"actionName"`
 		RevisionID string `json:"revisionId"`
 	} `json:"sourceRevisions"`
+	// Type is STANDARD, or ROLLBACK for the execution a stage's rollback starts; older answers
+	// leave it out.
+	Type string `json:"executionType"`
+	// Rollback names, for a ROLLBACK execution, the execution it rolls the stage back to.
+	Rollback struct {
+		Target string `json:"rollbackTargetPipelineExecutionId"`
+	} `json:"rollbackMetadata"`
 }
 
-// Finished reports the final status of the execution that built commit, or "" while there is none
-// yet or it still runs. Executions superseded or stopped count as finished.
+// finished reports whether an execution's status is final. Executions superseded or stopped count
+// as finished.
+func finished(status string) bool {
+	switch status {
+	case "Succeeded", "Failed", "Stopped", "Superseded", "Cancelled":
+		return true
+	}
+	return false
+}
+
+// Finished reports the final status of the standard execution that built commit, or "" while
+// there is none yet or it still runs. A rollback execution runs an older commit again and is not
+// that commit's execution.
 func Finished(executions []Execution, commit string) string {
 	for _, e := range executions {
+		if e.Type == "ROLLBACK" {
+			continue
+		}
 		for _, r := range e.SourceRevisions {
-			if r.RevisionID == commit {
-				switch e.Status {
-				case "Succeeded", "Failed", "Stopped", "Superseded", "Cancelled":
-					return e.Status
-				}
+			if r.RevisionID == commit && finished(e.Status) {
+				return e.Status
+			}
+		}
+	}
+	return ""
+}
+
+// RolledBack reports the final status of the rollback execution that returned a stage to the
+// execution target, or "" while there is none yet or it still runs.
+func RolledBack(executions []Execution, target string) string {
+	for _, e := range executions {
+		if e.Type == "ROLLBACK" && e.Rollback.Target == target && finished(e.Status) {
+			return e.Status
+		}
+	}
+	return ""
+}
+
+// Succeeded returns the id of the standard execution of commit that succeeded, or "".
+func Succeeded(executions []Execution, commit string) string {
+	for _, e := range executions {
+		for _, r := range e.SourceRevisions {
+			if e.Type != "ROLLBACK" && r.RevisionID == commit && e.Status == "Succeeded" {
+				return e.ID
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,30 @@ func TestFinished(t *testing.T) {
 	assert.Equal(t, "Failed", Finished(executions, "c2"))
 	assert.Equal(t, "Succeeded", Finished(executions, "c1"))
 	assert.Equal(t, "", Finished(executions, "c9"), "not started yet")
+	assert.Equal(t, "Succeeded", Succeeded(executions, "c1"))
+	assert.Equal(t, "", Succeeded(executions, "c2"))
+
+	// A failed deploy stage rolls back: a ROLLBACK execution runs c1 again, which is not c1's
+	// own execution.
+	rollback := e("InProgress", "c1")
+	rollback.Type, rollback.Rollback.Target = "ROLLBACK", "Succeeded"
+	executions = append([]Execution{rollback}, executions...)
+	assert.Equal(t, "Succeeded", Finished(executions, "c1"))
+	assert.Equal(t, "Succeeded", Succeeded(executions, "c1"))
+	assert.Equal(t, "", RolledBack(executions, "Succeeded"), "still rolling back")
+	executions[0].Status = "Succeeded"
+	assert.Equal(t, "Succeeded", RolledBack(executions, "Succeeded"))
+	assert.Equal(t, "", RolledBack(executions, "Failed"), "no rollback to that one")
+}
+
+// TestExecutionJSON: the fields as ListPipelineExecutions names them.
+func TestExecutionJSON(t *testing.T) {
+	var x Execution
+	require.NoError(t, json.Unmarshal([]byte(`{"pipelineExecutionId":"b","status":"Succeeded","executionType":"ROLLBACK",
+		"rollbackMetadata":{"rollbackTargetPipelineExecutionId":"a"},"sourceRevisions":[{"actionName":"Source","revisionId":"c1"}]}`), &x))
+	assert.Equal(t, "ROLLBACK", x.Type)
+	assert.Equal(t, "a", x.Rollback.Target)
+	assert.Equal(t, "c1", x.SourceRevisions[0].RevisionID)
 }
 
 func TestEventKinds(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package e2e is the end-to-end test for a scratch AWS account: it deploys the default stack
 // (continuous deployment, an SQS subscriber), waits for the first release, pushes a change and
 // checks that the application serves it, pushes a release that cannot start and checks that
-// CodeDeploy rolled it back and the previous release still serves, checks that the queue received
+// CodeDeploy rolled it back, the Deploy stage rolled back to the last good execution, and the
+// previous release still serves, checks that the queue received
 // the pipeline and deployment events, and destroys the stack. It is behind the build tag e2e, so
 // go test ./... never runs it; CI compiles and vets it (go vet -tags e2e ./e2e).
 //

@@ -96,6 +96,11 @@ func TestDeployedPipeline(t *testing.T) {
 		}
 	}
 	require.True(t, rolledBack, "a rollback deployment succeeded")
+	// The failed Deploy stage rolls back too (stageRollback): a ROLLBACK execution deploys the
+	// change's artifacts again.
+	good := Succeeded(executions(t, pipeline), change)
+	require.NotEmpty(t, good)
+	require.Equal(t, "Succeeded", waitRollback(t, pipeline, good, 30*time.Minute), "the stage's rollback execution")
 	require.Equal(t, change, waitServed(t, appURL, change, 5*time.Minute), "the previous release serves")
 
 	// 4. The subscriber got the pipeline and the deployment events.
@@ -200,19 +205,33 @@ func putFile(t *testing.T, repository, branch, parent, path, content, message st
 		"--commit-message", message, "--name", "e2e").CommitID
 }
 
+// executions lists the pipeline's latest executions, newest first.
+func executions(t *testing.T, pipeline string) []Execution {
+	return awsJSON[struct {
+		PipelineExecutionSummaries []Execution `json:"pipelineExecutionSummaries"`
+	}](t, "codepipeline", "list-pipeline-executions", "--pipeline-name", pipeline, "--max-items", "20").PipelineExecutionSummaries
+}
+
 // waitFor waits until the execution that built commit has finished, and returns its status.
 func waitFor(t *testing.T, pipeline, commit string, limit time.Duration) string {
+	return poll(t, limit, "no finished execution of "+commit, func() string { return Finished(executions(t, pipeline), commit) })
+}
+
+// waitRollback waits until the rollback execution to target has finished, and returns its status.
+func waitRollback(t *testing.T, pipeline, target string, limit time.Duration) string {
+	return poll(t, limit, "no finished rollback to "+target, func() string { return RolledBack(executions(t, pipeline), target) })
+}
+
+// poll calls status every 30 s until it answers, and fails the test with what after limit.
+func poll(t *testing.T, limit time.Duration, what string, status func() string) string {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		page := awsJSON[struct {
-			PipelineExecutionSummaries []Execution `json:"pipelineExecutionSummaries"`
-		}](t, "codepipeline", "list-pipeline-executions", "--pipeline-name", pipeline, "--max-items", "20")
-		if status := Finished(page.PipelineExecutionSummaries, commit); status != "" {
-			return status
+		if s := status(); s != "" {
+			return s
 		}
 		time.Sleep(30 * time.Second)
 	}
-	t.Fatalf("no finished execution of %s after %s", commit, limit)
+	t.Fatalf("%s after %s", what, limit)
 	return ""
 }
 

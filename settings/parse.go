@@ -18,7 +18,8 @@ var Keys = []string{
 	"repositoryName", "importRepository", "branch", "approval", "approverEmails", "notifications",
 	"notifyOn", "deployTarget", "fleetSize", "instanceType", "instanceTag", "beanstalkApplication",
 	"beanstalkEnvironment", "deploymentConfig", "operatorUsers", "terminationProtection",
-	"pullRequestChecks", "executionMode", "compliancePacks",
+	"pullRequestChecks", "executionMode", "compliancePacks", "deployWindow", "deployWindowTimeZone", "bakeMinutes",
+	"stageRollback", "environments",
 }
 
 // maxValueLen bounds any single raw value, so that a pasted file or an attacker's megabyte string
@@ -60,8 +61,18 @@ func Parse(ctx map[string]any) (Settings, error) {
 	p.boolean("pullRequestChecks", &s.PullRequestChecks)
 	p.str("executionMode", &s.ExecutionMode)
 	p.list("compliancePacks", &s.CompliancePacks)
+	p.str("deployWindow", &s.DeployWindow)
+	p.str("deployWindowTimeZone", &s.DeployWindowTimeZone)
+	p.integer("bakeMinutes", &s.BakeMinutes)
+	p.boolean("stageRollback", &s.StageRollback)
+	// Read last: entries inherit the top-level keys they leave out.
+	envs, given := p.environments("environments", s)
+	if envs != nil {
+		s.Environments = envs
+	}
 	// A key that failed to parse keeps its default, so validation never reports it twice.
 	p.check(s.Validate())
+	p.check(errors.Join(s.unusedInEnvironments(given)...))
 	return s, errors.Join(p.errs...)
 }
 

@@ -112,6 +112,20 @@ type Settings struct {
 	ExecutionMode string
 	// CompliancePacks are the cdk-nag packs checked in addition to AwsSolutions.
 	CompliancePacks []string
+	// DeployWindow is when the deploy stages may be entered, in the form of CodePipeline's
+	// DeploymentWindow rule (or EventBridge's cron(...) form); empty means always.
+	DeployWindow string
+	// DeployWindowTimeZone is the deployment window's IANA time zone.
+	DeployWindowTimeZone string
+	// BakeMinutes is how long a deploy stage watches its target's alarms once it succeeded; an
+	// alarm rolls the stage back to the last successful release. Targets without alarms don't bake.
+	BakeMinutes int
+	// StageRollback rolls a failed deploy stage back to the last successful release.
+	StageRollback bool
+	// Environments are the deploy stages in order, each with its own target, approval and safety
+	// settings, possibly in another account or region; empty means one environment from the
+	// top-level keys. Parse fills the keys an entry leaves out from the top-level keys.
+	Environments []Environment
 }
 
 // The allowed values of the enumerated settings, in the order they are documented.
@@ -143,5 +157,9 @@ func Defaults() Settings {
 		PullRequestChecks:     true,
 		ExecutionMode:         "SUPERSEDED",
 		CompliancePacks:       []string{},
+		DeployWindowTimeZone:  "UTC",
+		BakeMinutes:           DefaultBakeMinutes,
+		StageRollback:         true,
+		Environments:          []Environment{},
 	}
 }

@@ -53,8 +53,18 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		"pullRequestChecks":     "false",
 		"executionMode":         "QUEUED",
 		"compliancePacks":       `["HIPAA.Security"]`,
+		"deployWindow":          "cron(* 9-16 ? * MON-FRI *)",
+		"deployWindowTimeZone":  "Europe/Paris",
+		"bakeMinutes":           "30",
+		"stageRollback":         "false",
+		"environments":          `[{"name":"beta","fleetSize":1,"approval":false},{"name":"prod","account":"210987654321","region":"eu-west-1"}]`,
 	})
 	require.NoError(t, err)
+	inherited := Environment{DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large", DeploymentConfig: "AllAtOnce", Approval: true,
+		BakeMinutes: 30, DeployWindow: "cron(* 9-16 ? * MON-FRI *)", DeployWindowTimeZone: "Europe/Paris"}
+	beta, prod := inherited, inherited
+	beta.Name, beta.FleetSize, beta.Approval = "beta", 1, false
+	prod.Name, prod.Account, prod.Region, prod.BakeMinutes = "prod", "210987654321", "eu-west-1", 0
 	assert.Equal(t, Settings{
 		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11", Approval: true,
 		ApproverEmails: []string{"lead@example.com"},
@@ -66,7 +76,10 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		DeploymentConfig: "AllAtOnce",
 		OperatorUsers:    []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
 		CompliancePacks: []string{"HIPAA.Security"},
+		DeployWindow:    "cron(* 9-16 ? * MON-FRI *)", DeployWindowTimeZone: "Europe/Paris", BakeMinutes: 30,
+		Environments: []Environment{beta, prod},
 	}, s)
+	assert.Equal(t, []Environment{beta, prod}, s.Deployments())
 }
 
 func TestParseAcceptsNativeJSON(t *testing.T) {
@@ -212,6 +225,34 @@ func TestBadInput(t *testing.T) {
 		{"instance family typo", map[string]any{"instanceType": "m7y.large"}, []string{`instanceType: "m7y.large" is not an EC2 instance type: no instance family "m7y"; did you mean`}},
 		{"instance family unknown", map[string]any{"instanceType": "zz9.large"}, []string{`instanceType: "zz9.large" is not an EC2 instance type: no instance family "zz9"`}},
 		{"dedicated-host instance type", map[string]any{"instanceType": "u-6tb1.metal"}, []string{`instanceType: "u-6tb1.metal" runs only on dedicated hosts`}},
+		{"window in the wrong form", map[string]any{"deployWindow": "9-17 weekdays"}, []string{`deployWindow: "9-17 weekdays" is not a deployment window: use 6 or 7 fields`}},
+		{"window with both day fields", map[string]any{"deployWindow": "* * 9-16 * * MON-FRI"}, []string{`deployWindow: "* * 9-16 * * MON-FRI" is not a deployment window: exactly one of day-of-month and day-of-week must be ?`}},
+		{"unknown time zone", map[string]any{"deployWindowTimeZone": "CET+1"}, []string{`deployWindowTimeZone: "CET+1" is not an IANA time zone name`}},
+		{"bake over a day", map[string]any{"bakeMinutes": "2000"}, []string{"bakeMinutes: 2000 is out of range; use 0 to 1440 (a day)"}},
+		{"bake without alarms", map[string]any{"deployTarget": "instances", "instanceTag": "Env=prod", "bakeMinutes": "30"},
+			[]string{`bakeMinutes: the deploy stage deploys to "instances", which has no alarms to watch`}},
+		{"environments not a list", map[string]any{"environments": `{"name":"prod"}`}, []string{"environments: "}},
+		{"environment names repeat", map[string]any{"environments": `[{"name":"prod"},{"name":"Prod"}]`},
+			[]string{`environments[1].name: "Prod" is the name of environments[0] too`}},
+		{"environment without a name", map[string]any{"environments": `[{"fleetSize":1}]`}, []string{`environments[0].name: "" is not an environment name`}},
+		{"environment field typo", map[string]any{"environments": `[{"name":"prod","fleetsize":1}]`}, []string{`environments[0]: unknown field "fleetsize"; did you mean fleetSize?`}},
+		{"environment field wrong type", map[string]any{"environments": `[{"name":"prod","approval":"maybe"}]`}, []string{`environments[0].approval: "maybe" is not a boolean`}},
+		{"environment missing its companion", map[string]any{"environments": `[{"name":"prod","deployTarget":"instances"}]`},
+			[]string{`environments[0].instanceTag: required when deployTarget is "instances"`}},
+		{"environment bake without alarms", map[string]any{"environments": `[{"name":"prod","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env","bakeMinutes":5}]`},
+			[]string{`environments[0].bakeMinutes: environment prod deploys to "beanstalk", which has no alarms to watch`}},
+		{"environment account and region", map[string]any{"environments": `[{"name":"prod","account":"1234","region":"mars-1"}]`},
+			[]string{`environments[0].account: "1234" is not an AWS account id`, `environments[0].region: "mars-1" is not an AWS region name`}},
+		{"environment key its target ignores", map[string]any{"environments": `[{"name":"prod","fleetSize":3,"deployTarget":"instances","instanceTag":"Env=prod"}]`},
+			[]string{`environments[0].fleetSize: applies only when deployTarget is "fleet", not "instances"`}},
+		{"top-level key no environment uses", map[string]any{"instanceTag": "Env=prod", "environments": `[{"name":"beta"},{"name":"prod"}]`},
+			[]string{"instanceTag: no environment uses it"}},
+		{"approvers and no environment approves", map[string]any{"approverEmails": `["lead@example.com"]`, "environments": `[{"name":"beta","approval":false}]`},
+			[]string{"approverEmails: applies only when an environment has approval true"}},
+		{"bake in another account", map[string]any{"environments": `[{"name":"prod","account":"210987654321","bakeMinutes":15}]`},
+			[]string{"environments[0].bakeMinutes: environment prod is in account 210987654321: CodePipeline reads a bake's alarms with the pipeline's role"}},
+		{"beanstalk in another region", map[string]any{"environments": `[{"name":"prod","region":"us-east-1","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env"}]`},
+			[]string{"environments[0].deployTarget: environment prod: a beanstalk target must be in the pipeline's account and region"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}
@@ -225,7 +266,7 @@ func TestBadInput(t *testing.T) {
 				assert.Contains(t, err.Error(), want)
 			}
 			for _, line := range lines {
-				assert.Regexp(t, `^("[^"]*"|[A-Za-z_-]+)(\[\d+\])?(\.[a-z]+)?: `, line, "every line names its key")
+				assert.Regexp(t, `^("[^"]*"|[A-Za-z_-]+)(\[\d+\])?(\.[A-Za-z]+)?: `, line, "every line names its key")
 				assert.NotContains(t, line, "\x1b", "control characters are escaped")
 				assert.Less(t, len(line), 400, "values are cut short")
 			}
@@ -242,6 +283,8 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
 		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
 		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
+		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes",
+		"environments": `{"name":"prod"}`,
 	}
 	for _, key := range Keys {
 		value, ok := wrong[key]
@@ -274,4 +317,25 @@ func TestCheckAccount(t *testing.T) {
 	require.Len(t, lines, 2, "the queue and the stack's own function pass")
 	assert.True(t, strings.HasPrefix(lines[0], `notifications[0]: function "arn:aws:lambda:eu-west-1:210987654321:function:f" is in account 210987654321, not the stack's account 123456789012`))
 	assert.True(t, strings.HasPrefix(lines[1], `notifications[2]: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321`))
+}
+
+// TestCheckEnvironments: an environment in another account or region needs the pipeline's own
+// account and region; naming the pipeline's own account is refused (it would silently not bake).
+func TestCheckEnvironments(t *testing.T) {
+	s, err := Parse(map[string]any{"environments": `[{"name":"beta"},
+		{"name":"prod","account":"210987654321"},
+		{"name":"dr","region":"us-east-1"}]`})
+	require.NoError(t, err)
+	assert.NoError(t, s.CheckEnvironments("123456789012", "eu-west-1"))
+	err = s.CheckEnvironments("", "")
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, "beta names neither")
+	assert.True(t, strings.HasPrefix(lines[0], "environments[1]: environment prod names an account or region, so the pipeline's own account and region must be known"))
+	assert.True(t, strings.HasPrefix(lines[1], "environments[2]: environment dr names an account or region"))
+	assert.EqualError(t, s.CheckEnvironments("210987654321", "eu-west-1"),
+		"environments[1].account: 210987654321 is the pipeline's own account; leave account out for an environment there")
+	plain, err := Parse(map[string]any{"environments": `[{"name":"beta"},{"name":"prod"}]`})
+	require.NoError(t, err)
+	assert.NoError(t, plain.CheckEnvironments("", ""), "environments in the pipeline's own account and region synthesize agnostic")
 }

@@ -43,34 +43,15 @@ func (s Settings) Validate() error {
 	for i, state := range s.NotifyOn {
 		check(fmt.Sprintf("notifyOn[%d]", i), rules.OneOf(state, PipelineStates, "a pipeline state"))
 	}
-	check("deployTarget", rules.OneOf(s.DeployTarget, Targets, "a target"))
-	if s.FleetSize < 1 || s.FleetSize > 10 {
-		add("fleetSize: %d is out of range; use 1 to 10", s.FleetSize)
+	// The top-level target keys describe the one environment of a pipeline without an
+	// environments list, and are the defaults of the list's entries otherwise, which are checked
+	// whole on their own.
+	top := s.Deployments()[0]
+	if len(s.Environments) > 0 {
+		top = s.DefaultEnvironment("")
 	}
-	check("instanceType", rules.InstanceType(s.InstanceType))
-	switch s.DeployTarget {
-	case Instances:
-		if s.InstanceTag.Key == "" {
-			add(`instanceTag: required when deployTarget is "instances"; give Key=Value, for example -c instanceTag=Environment=prod`)
-		}
-	case Beanstalk:
-		if s.BeanstalkApplication == "" {
-			add(`beanstalkApplication: required when deployTarget is "beanstalk"`)
-		}
-		if s.BeanstalkEnvironment == "" {
-			add(`beanstalkEnvironment: required when deployTarget is "beanstalk"`)
-		}
-	}
-	if s.InstanceTag != (Tag{}) {
-		check("instanceTag", rules.Tag(s.InstanceTag.Key, s.InstanceTag.Value))
-	}
-	if s.BeanstalkApplication != "" {
-		check("beanstalkApplication", rules.BeanstalkApplication(s.BeanstalkApplication))
-	}
-	if s.BeanstalkEnvironment != "" {
-		check("beanstalkEnvironment", rules.BeanstalkEnvironment(s.BeanstalkEnvironment))
-	}
-	check("deploymentConfig", rules.OneOf(s.DeploymentConfig, DeploymentConfigs, "a deployment configuration"))
+	errs = append(errs, validateEnvironment(top, len(s.Environments) == 0, func(field string) string { return field })...)
+	errs = append(errs, s.validateEnvironments()...)
 	for i, u := range s.OperatorUsers {
 		check(fmt.Sprintf("operatorUsers[%d]", i), rules.IAMUserName(u))
 	}
@@ -112,6 +93,13 @@ func (s Settings) unused() []error {
 			errs = append(errs, fmt.Errorf("%s: applies only when %s; remove it, or change the setting it depends on", key, when))
 		}
 	}
+	if len(s.Environments) > 0 {
+		// The environments decide; see unusedInEnvironments.
+		if !s.anyApproval() {
+			unused("approverEmails", len(s.ApproverEmails) > 0, "an environment has approval true")
+		}
+		return errs
+	}
 	if s.DeployTarget != Instances {
 		unused("instanceTag", s.InstanceTag != (Tag{}), `deployTarget is "instances", not `+target)
 	}
@@ -131,6 +119,15 @@ func (s Settings) unused() []error {
 		unused("approverEmails", len(s.ApproverEmails) > 0, "approval is true")
 	}
 	return errs
+}
+
+func (s Settings) anyApproval() bool {
+	for _, e := range s.Deployments() {
+		if e.Approval {
+			return true
+		}
+	}
+	return false
 }
 
 // repeats reports every entry of a list setting that repeats an earlier one. A repeat would

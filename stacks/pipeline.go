@@ -3,13 +3,15 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -22,6 +24,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
+	"github.com/pipekit/cdk-pipeline/internal/secure"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
 
@@ -55,9 +58,16 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
 
-	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{
-		ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode),
-	})
+	deployments := s.Deployments()
+	crossAccount := false
+	for _, e := range deployments {
+		crossAccount = crossAccount || (e.Account != "" && e.Account != *stack.Account())
+	}
+	pp := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode)}
+	if crossAccount {
+		pp.CrossAccountKeys = jsii.Bool(true)
+	}
+	p := pipeline.New(stack, jsii.String("Pipeline"), pp)
 	var repo awscodecommit.IRepository
 	if s.ImportRepository {
 		repo = awscodecommit.Repository_FromRepositoryName(stack, jsii.String("ImportedRepository"), jsii.String(s.RepositoryName))
@@ -72,17 +82,33 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	})
 	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
-	target := newTarget(stack, s, p)
+	ds := make([]deployment, len(deployments))
+	for i, e := range deployments {
+		ds[i] = newDeployment(scope, stack, e, p, s)
+	}
 	// CodePipeline starts its first execution when it is created: not before the seed is complete
-	// and the target can take a release.
-	for _, ready := range []constructs.IDependable{src.Ready(), target.Ready()} {
-		if ready != nil {
+	// and the targets in this stack can take a release (other stacks are deployed before this one).
+	if ready := src.Ready(); ready != nil {
+		p.Pipeline.Node().AddDependency(ready)
+	}
+	for _, d := range ds {
+		if ready := d.target.Ready(); ready != nil && !d.remote {
 			p.Pipeline.Node().AddDependency(ready)
 		}
 	}
 
+	var allGroups, localGroups []awscodedeploy.IServerDeploymentGroup
+	for _, d := range ds {
+		if g := d.target.DeploymentGroup(); g != nil {
+			allGroups = append(allGroups, g)
+			if !d.remote {
+				localGroups = append(localGroups, g)
+			}
+		}
+		d.forwardDeploymentEvents(stack)
+	}
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{
-		Pipeline: p.Pipeline, States: s.NotifyOn, DeploymentGroups: groupsOf(target),
+		Pipeline: p.Pipeline, States: s.NotifyOn, DeploymentGroups: allGroups,
 	})
 	for _, sub := range s.Notifications {
 		n.Subscribe(sub.Protocol, sub.Endpoint)
@@ -99,51 +125,84 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	}
 	ops := operators.New(stack, jsii.String("Operators"), &operators.Props{
 		Repository: src.Repository, ProtectedBranch: protected, Pipeline: p.Pipeline, Projects: projects, LogGroups: logs,
-		ReportGroups: []awscodebuild.IReportGroup{b.ReportGroup}, DeploymentGroups: groupsOf(target), Users: s.OperatorUsers,
+		ReportGroups: []awscodebuild.IReportGroup{b.ReportGroup}, DeploymentGroups: localGroups, Users: s.OperatorUsers,
 	})
 	p.AddStage("Source", src.Action)
 	p.AddStage("Build", b.NewAction(src.Output, built))
-	if s.Approval {
-		a := approval.New(stack, jsii.String("Approval"), &approval.Props{
-			Emails: s.ApproverEmails, Key: n.Key, SourceNamespace: src.Namespace, DeadLetterQueue: n.SubscriptionDeadLetters,
-			BuildURL: b.BuildURL(), ReviewURL: target.URL(),
-		})
-		p.AddStage(approveStage, a.Action)
-		a.GrantApprove(ops.Group, p.Pipeline, approveStage)
+	// Later approvals share the first one's topic, so that approvers confirm one subscription.
+	var approvalTopic awssns.ITopic
+	for i, d := range ds {
+		e := d.env
+		if e.Approval {
+			// The approval guards its environment; approvers look at the one before it, when it is
+			// in the pipeline's stack (another stack's address would be a cross-environment
+			// reference). The implicit environment's approvers look at the release it replaces.
+			review := d.target.URL()
+			var guards *string
+			if e.Name != "" {
+				guards, review = jsii.String(e.Name), nil
+				if i > 0 && !ds[i-1].remote {
+					review = ds[i-1].target.URL()
+				}
+			}
+			stage := approveStage + d.suffix()
+			emails := s.ApproverEmails
+			if approvalTopic != nil {
+				emails = nil
+			}
+			a := approval.New(stack, jsii.String("Approval"+d.suffix()), &approval.Props{
+				Emails: emails, Topic: approvalTopic, Key: n.Key, SourceNamespace: src.Namespace, DeadLetterQueue: n.SubscriptionDeadLetters,
+				BuildURL: b.BuildURL(), ReviewURL: review, Environment: guards,
+			})
+			if approvalTopic == nil {
+				approvalTopic = a.Topic
+			}
+			p.AddStage(stage, a.Action)
+			a.GrantApprove(ops.Group, p.Pipeline, stage)
+		}
+		safety := &pipeline.Safety{Rollback: s.StageRollback}
+		if e.DeployWindow != "" {
+			safety.Window, safety.TimeZone = jsii.String(e.DeployWindow), jsii.String(e.DeployWindowTimeZone)
+		}
+		if alarms := d.target.WatchedAlarms(); e.BakeMinutes > 0 && len(alarms) > 0 {
+			safety.Bake, safety.Alarms = awscdk.Duration_Minutes(jsii.Number(float64(e.BakeMinutes))), alarms
+			if d.remote {
+				safety.AlarmRegion = d.stack.Region()
+			}
+		}
+		p.AddGuardedStage("Deploy"+d.suffix(), safety, d.target.NewAction("Deploy", built))
+		d.readReplicated(p)
 	}
-	p.AddStage("Deploy", target.NewAction("Deploy", built))
+	for _, d := range ds {
+		if d.remote {
+			secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
+				"CodePipeline reaches stages in other accounts or regions through the library's cross-environment grants, which decrypt with any key because KMS keys in other stacks have no names; each key's own policy admits the pipeline's roles for that key only.",
+				"Resource::*")
+			break
+		}
+	}
+	p.HardenReplication(func(st awscdk.Stack) { check(st, s.CompliancePacks) })
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
 		*p.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
-	if url := target.URL(); url != nil {
-		output(stack, "AppUrl", url, "The application, behind its load balancer.")
-	}
-	if in, ok := target.(*deploy.Instances); ok {
-		output(stack, "InstancePolicyArn", in.InstancePolicy.ManagedPolicyArn(), "Attach to the role of the tagged instances.")
+	for _, d := range ds {
+		where := "The application"
+		if d.env.Name != "" {
+			where += " in " + d.env.Name
+		}
+		if url := d.target.URL(); url != nil {
+			output(d.stack, d.outputID("AppUrl"), url, where+", behind its load balancer.")
+		}
+		if in, ok := d.target.(*deploy.Instances); ok && in.InstancePolicy != nil {
+			output(d.stack, d.outputID("InstancePolicyArn"), in.InstancePolicy.ManagedPolicyArn(), "Attach to the role of the tagged instances"+strings.TrimPrefix(where, "The application")+".")
+		}
+		if d.remote {
+			check(d.stack, s.CompliancePacks)
+		}
 	}
 	check(stack, s.CompliancePacks)
 	return stack
-}
-
-func newTarget(stack awscdk.Stack, s settings.Settings, p *pipeline.Pipeline) deploy.Target {
-	switch s.DeployTarget {
-	case settings.Instances:
-		return deploy.NewInstances(stack, jsii.String("Instances"), &deploy.InstancesProps{
-			TagKey: jsii.String(s.InstanceTag.Key), TagValue: jsii.String(s.InstanceTag.Value),
-			DeploymentConfig: deploy.Config(s.DeploymentConfig), ArtifactBucket: p.ArtifactBucket, ArtifactKey: p.ArtifactKey,
-		})
-	case settings.Beanstalk:
-		return deploy.NewBeanstalk(stack, jsii.String("Beanstalk"), &deploy.BeanstalkProps{
-			Application: jsii.String(s.BeanstalkApplication), Environment: jsii.String(s.BeanstalkEnvironment),
-			PipelineRole: p.Pipeline.Role(),
-		})
-	}
-	return deploy.NewFleet(stack, jsii.String("Fleet"), &deploy.FleetProps{
-		InstanceType: awsec2.NewInstanceType(jsii.String(s.InstanceType)), Size: jsii.Number(float64(s.FleetSize)),
-		DeploymentConfig: deploy.Config(s.DeploymentConfig), ArtifactBucket: p.ArtifactBucket, ArtifactKey: p.ArtifactKey,
-		LogBucket: p.AccessLogBucket,
-	})
 }
 
 func groupsOf(t deploy.Target) []awscodedeploy.IServerDeploymentGroup {

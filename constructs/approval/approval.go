@@ -46,6 +46,9 @@ type Props struct {
 	// ActionName names the action in the pipeline.
 	// Default: "Approve".
 	ActionName *string
+	// Environment names the environment the approval guards, in the request.
+	// Default: none; the request speaks of "this change".
+	Environment *string
 	// DeadLetterQueue keeps the approval requests SNS could not deliver to an approver, for
 	// example notification.Notification.SubscriptionDeadLetters.
 	// Default: none; an undeliverable request is dropped (the approval still waits in the console).
@@ -98,7 +101,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Approval {
 	a.Action = awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
 		ActionName:            name,
 		NotificationTopic:     a.Topic,
-		AdditionalInformation: jsii.String(information(props.SourceNamespace, props.BuildURL)),
+		AdditionalInformation: jsii.String(information(props.SourceNamespace, props.BuildURL, props.Environment, props.ReviewURL)),
 		ExternalEntityLink:    review,
 		Timeout:               awscdk.Duration_Days(jsii.Number(7)),
 	})
@@ -116,8 +119,14 @@ func (a *Approval) GrantApprove(grantee awsiam.IGrantable, pipeline awscodepipel
 
 // information is the approval request's text. CodePipeline resolves the #{...} variables when the
 // approval starts, and caps the text at 1000 characters.
-func information(sourceNamespace, buildURL *string) string {
+func information(sourceNamespace, buildURL, environment, reviewURL *string) string {
 	text := "Approve to release this change."
+	if environment != nil {
+		text = "Approve to release this change to " + *environment + "."
+		if reviewURL != nil {
+			text += "\nThe release before it runs at " + *reviewURL
+		}
+	}
 	if sourceNamespace != nil {
 		text = fmt.Sprintf("Commit #{%[1]s.CommitId} on #{%[1]s.BranchName}: #{%[1]s.CommitMessage}\n%s", *sourceNamespace, text)
 	}

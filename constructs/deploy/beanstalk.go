@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
@@ -81,3 +82,6 @@ func (b *Beanstalk) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { ret
 
 // Ready is nil: the environment already exists.
 func (b *Beanstalk) Ready() constructs.IDependable { return nil }
+
+// WatchedAlarms is nil: the stack knows no alarms of the environment.
+func (b *Beanstalk) WatchedAlarms() []awscloudwatch.IAlarm { return nil }

@@ -7,6 +7,7 @@ package deploy
 import (
 	"fmt"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -24,6 +25,8 @@ type Target interface {
 	// starts its first execution when the pipeline is created, so a pipeline in the same stack
 	// should depend on it: pipeline.Node().AddDependency(target.Ready()).
 	Ready() constructs.IDependable
+	// WatchedAlarms are the alarms a deploy stage may bake with, or nil.
+	WatchedAlarms() []awscloudwatch.IAlarm
 }
 
 // Existing is a Target for an existing CodeDeploy deployment group, for example one imported with
@@ -47,6 +50,8 @@ func (e existing) URL() *string { return e.url }
 func (e existing) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return e.group }
 
 func (e existing) Ready() constructs.IDependable { return nil }
+
+func (e existing) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
 
 // Config returns the CodeDeploy deployment configuration with the settings name OneAtATime,
 // HalfAtATime or AllAtOnce. It panics on any other name, which settings validation rejects first.

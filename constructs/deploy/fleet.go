@@ -61,6 +61,10 @@ type FleetProps struct {
 	// HealthCheckPath is what the load balancer probes.
 	// Default: "/health".
 	HealthCheckPath *string
+	// Name names the deployment group and the alarms (<Name>-ServerErrors, <Name>-SlowResponses).
+	// A pipeline in another account or region needs names it can know when it is synthesized.
+	// Default: names CloudFormation generates.
+	Name *string
 	// Certificate turns on HTTPS: port 443 with this certificate and ELB's recommended TLS 1.3
 	// and 1.2 policy, and port 80 redirecting to it. Point a name the certificate covers at
 	// LoadBalancer.
@@ -83,8 +87,10 @@ type Fleet struct {
 	// Group is the CodeDeploy deployment group.
 	Group awscodedeploy.ServerDeploymentGroup
 	// Alarms stop and roll back a deployment while they fire.
-	Alarms      []awscloudwatch.Alarm
-	certificate awscertificatemanager.ICertificate
+	Alarms []awscloudwatch.Alarm
+	// InstanceRole is the instances' role.
+	InstanceRole awsiam.Role
+	certificate  awscertificatemanager.ICertificate
 }
 
 // NewFleet creates a Fleet. It panics when InstanceType is not an x86_64 type that aws-cdk-lib
@@ -136,12 +142,16 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	}
 
 	role := awsiam.NewRole(f, jsii.String("InstanceRole"), &awsiam.RoleProps{
+		// A name only when a pipeline in another account or region must name the role (the
+		// library's CodeDeploy action lets it read the pipeline's bucket).
+		RoleName:        awscdk.PhysicalName_GENERATE_IF_NEEDED(),
 		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
 		Description:     jsii.String("Fleet instances: Session Manager access and read-only access to the pipeline's artifacts."),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore"))},
 	})
 	secure.Suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is AWS's minimal policy for Session Manager, which replaces SSH and port 22.",
 		secure.AWSManagedPolicy("AmazonSSMManagedInstanceCore"))
+	f.InstanceRole = role
 	grantArtifacts(role, props.ArtifactBucket, props.ArtifactKey)
 
 	instanceType := props.InstanceType
@@ -229,10 +239,17 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	// load balancer answers 503 itself, which is not a target error. An alarm on unhealthy hosts
 	// would fire then, and during the first rollout, and CodeDeploy would stop every release.
 	period := awscdk.Duration_Minutes(jsii.Number(1))
+	alarmName := func(suffix string) *string {
+		if props.Name == nil {
+			return nil
+		}
+		return jsii.String(*props.Name + "-" + suffix)
+	}
 	f.Alarms = []awscloudwatch.Alarm{
 		f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
 			Period: period, Statistic: jsii.String("Sum"),
 		}).CreateAlarm(f, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
+			AlarmName:          alarmName("ServerErrors"),
 			AlarmDescription:   jsii.String("The application answers with 5xx errors: roll the deployment back."),
 			Threshold:          jsii.Number(10),
 			EvaluationPeriods:  jsii.Number(1),
@@ -242,6 +259,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		f.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
 			Period: period, Statistic: jsii.String("p99"),
 		}).CreateAlarm(f, jsii.String("SlowResponses"), &awscloudwatch.CreateAlarmOptions{
+			AlarmName:          alarmName("SlowResponses"),
 			AlarmDescription:   jsii.String("The application's p99 response time is over 2 seconds for 3 minutes: roll the deployment back."),
 			Threshold:          jsii.Number(2),
 			EvaluationPeriods:  jsii.Number(3),
@@ -249,12 +267,10 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	}
-	alarms := make([]awscloudwatch.IAlarm, len(f.Alarms))
-	for i, a := range f.Alarms {
-		alarms[i] = a
-	}
+	alarms := f.WatchedAlarms()
 	f.Group = newGroup(f, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
-		AutoScalingGroups: &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
+		DeploymentGroupName: props.Name,
+		AutoScalingGroups:   &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
 		// The fleet's own user data installs the agent: the library's gives up on the first
 		// transient package-manager error and never signals.
 		InstallAgent:    jsii.Bool(false),
@@ -313,6 +329,22 @@ func (f *Fleet) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return 
 
 // Ready is the Auto Scaling group, created only once every instance runs the CodeDeploy agent.
 func (f *Fleet) Ready() constructs.IDependable { return f.AutoScalingGroup }
+
+// WatchedAlarms are the alarms a deploy stage may bake with: the load balancer's 5xx and slow
+// responses.
+func (f *Fleet) WatchedAlarms() []awscloudwatch.IAlarm {
+	alarms := make([]awscloudwatch.IAlarm, len(f.Alarms))
+	for i, a := range f.Alarms {
+		alarms[i] = a
+	}
+	return alarms
+}
+
+// ReadArtifacts lets the instances read revisions from bucket and decrypt them with key (which
+// may be nil), for example the bucket CodePipeline replicates artifacts to in the fleet's region.
+func (f *Fleet) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
+	grantArtifacts(f.InstanceRole, bucket, key)
+}
 
 func newServerAction(name string, input awscodepipeline.Artifact, group awscodedeploy.IServerDeploymentGroup) awscodepipeline.IAction {
 	return awscodepipelineactions.NewCodeDeployServerDeployAction(&awscodepipelineactions.CodeDeployServerDeployActionProps{

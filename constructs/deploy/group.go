@@ -37,7 +37,12 @@ func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
 		bucket.GrantRead(role, nil)
 	}
 	if key != nil {
-		key.GrantDecrypt(role)
+		// The statement key.GrantDecrypt writes for a key in the role's account; written out, it
+		// also serves a key of the pipeline's account that a stack of another account can only
+		// name by ARN, whose key policy admits that account.
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("kms:Decrypt"), Resources: jsii.Strings(*key.KeyArn()),
+		}))
 	}
 	secure.SuppressPolicies(role, "AwsSolutions-IAM5",
 		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only.",

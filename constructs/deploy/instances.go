@@ -36,6 +36,10 @@ type InstancesProps struct {
 	// ArtifactKey is what InstancePolicy lets the instances decrypt with.
 	// Default: none.
 	ArtifactKey awskms.IKey
+	// Name names the deployment group; a pipeline in another account or region needs a name it can
+	// know when it is synthesized.
+	// Default: a name CloudFormation generates.
+	Name *string
 }
 
 // Instances releases to existing EC2 instances chosen by tag. The instances' role must carry
@@ -59,40 +63,52 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 	in := &Instances{}
 	constructs.NewConstruct_Override(in, scope, id)
 	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
-		Ec2InstanceTags: awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{*key: {value}}),
-		Alarms:          toAlarmRefs(props.Alarms),
-		AutoRollback:    rollback(len(props.Alarms) > 0),
-		InstallAgent:    jsii.Bool(false),
+		DeploymentGroupName: props.Name,
+		Ec2InstanceTags:     awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{*key: {value}}),
+		Alarms:              toAlarmRefs(props.Alarms),
+		AutoRollback:        rollback(len(props.Alarms) > 0),
+		InstallAgent:        jsii.Bool(false),
 	})
-	if props.ArtifactBucket == nil && props.ArtifactKey == nil {
-		return in
+	in.ReadArtifacts(props.ArtifactBucket, props.ArtifactKey)
+	return in
+}
+
+// ReadArtifacts adds to InstancePolicy, creating it on first use, the reading of revisions from
+// bucket and their decryption with key; either may be nil.
+func (in *Instances) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
+	if bucket == nil && key == nil {
+		return
 	}
-	in.InstancePolicy = awsiam.NewManagedPolicy(in, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
-		Description: jsii.String("Attach to the role of the instances the pipeline deploys to: read and decrypt its artifacts."),
-	})
+	if in.InstancePolicy == nil {
+		in.InstancePolicy = awsiam.NewManagedPolicy(in, jsii.String("InstancePolicy"), &awsiam.ManagedPolicyProps{
+			Description: jsii.String("Attach to the role of the instances the pipeline deploys to: read and decrypt its artifacts."),
+		})
+		secure.Suppress(in.InstancePolicy, "AwsSolutions-IAM5",
+			"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time; the wildcard covers objects of the artifact bucket only, for reading.",
+			`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`)
+	}
 	// A managed policy is not a principal, so the library's grants cannot target it; a role that
 	// only exists to receive grants would be one more thing to secure. The statements below are
 	// the ones bucket.GrantRead and key.GrantDecrypt would write.
-	if props.ArtifactBucket != nil {
+	if bucket != nil {
 		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("s3:GetObject", "s3:GetObjectVersion"),
-			Resources: jsii.Strings(*props.ArtifactBucket.ArnForObjects(jsii.String("*"))),
+			Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
 		}), awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("s3:ListBucket", "s3:GetBucketLocation"),
-			Resources: jsii.Strings(*props.ArtifactBucket.BucketArn()),
+			Resources: jsii.Strings(*bucket.BucketArn()),
 		}))
 	}
-	if props.ArtifactKey != nil {
+	if key != nil {
 		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("kms:Decrypt"),
-			Resources: jsii.Strings(*props.ArtifactKey.KeyArn()),
+			Resources: jsii.Strings(*key.KeyArn()),
 		}))
 	}
-	secure.Suppress(in.InstancePolicy, "AwsSolutions-IAM5",
-		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time; the wildcard covers objects of the artifact bucket only, for reading.",
-		`/^Resource::<.+\.Arn>\/\*$/g`)
-	return in
 }
+
+// WatchedAlarms is nil: the stack knows no alarms of existing instances.
+func (in *Instances) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
 
 // NewAction returns a CodeDeploy action that releases input to the tagged instances.
 func (in *Instances) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {

@@ -33,6 +33,11 @@ type Props struct {
 	// ExecutionMode decides what a new execution does while another runs.
 	// Default: awscodepipeline.ExecutionMode_SUPERSEDED.
 	ExecutionMode awscodepipeline.ExecutionMode
+	// CrossAccountKeys encrypts the replication buckets that CodePipeline uses in other regions
+	// with KMS keys another account can be let in to, as a stage in another account and region
+	// needs. The keys rotate yearly.
+	// Default: false.
+	CrossAccountKeys *bool
 }
 
 // Pipeline is a V2 CodePipeline with a secure artifact store.
@@ -78,6 +83,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		ArtifactBucket: p.ArtifactBucket,
 		// A deploy of this stack must not re-run the release it may be part of.
 		RestartExecutionOnUpdate: jsii.Bool(false),
+		CrossAccountKeys:         props.CrossAccountKeys,
+		// The replication keys CodePipeline makes in other regions rotate like the artifact key.
+		EnableKeyRotation: props.CrossAccountKeys,
 	})
 	// The rule that starts the pipeline on a push assumes a role the library makes.
 	secure.ConfineEventBridgeRoles(p)
@@ -95,6 +103,9 @@ func (p *Pipeline) AddStage(name string, actions ...awscodepipeline.IAction) aws
 func newBuckets(scope constructs.Construct, key awskms.IKey) (logs, artifacts awss3.Bucket) {
 	logs = secure.NewLogBucket(scope, "AccessLogs")
 	artifacts = awss3.NewBucket(scope, jsii.String("ArtifactBucket"), &awss3.BucketProps{
+		// A name only when a stack of another account or region must name the bucket, which then
+		// gets one CloudFormation cannot change under it.
+		BucketName:             awscdk.PhysicalName_GENERATE_IF_NEEDED(),
 		Encryption:             awss3.BucketEncryption_KMS,
 		EncryptionKey:          key,
 		BucketKeyEnabled:       jsii.Bool(true),

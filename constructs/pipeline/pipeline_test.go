@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
@@ -76,4 +77,75 @@ func TestBringYourOwnBucket(t *testing.T) {
 	s := cdktest.Synth(t, stack)
 	s.Count(t, "AWS::S3::Bucket", 0)
 	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"ArtifactStore": map[string]any{"Type": "S3", "Location": "my-artifacts"}})
+}
+
+// TestGuardedStage: a window on entry, a bake watched by alarms on success, a rollback on failure,
+// and the pipeline role's read access to the alarms the bake rules watch.
+func TestGuardedStage(t *testing.T) {
+	stack := cdktest.NewStack("Guarded")
+	p := pipeline.New(stack, jsii.String("Pipeline"), nil)
+	source(p)
+	metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("App"), MetricName: jsii.String("Errors")})
+	alarm := func(id string) awscloudwatch.IAlarm {
+		return metric.CreateAlarm(stack, jsii.String(id), &awscloudwatch.CreateAlarmOptions{Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1)})
+	}
+	p.AddGuardedStage("Prod", &pipeline.Safety{
+		Window: jsii.String("cron(0 9-16 ? * MON-FRI *)"), TimeZone: jsii.String("Europe/Paris"),
+		Bake: awscdk.Duration_Minutes(jsii.Number(15)), Alarms: []awscloudwatch.IAlarm{alarm("Errors"), alarm("Latency")},
+		Rollback: true,
+	}, awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{ActionName: jsii.String("Stand-in")}))
+	p.AddGuardedStage("Unguarded", nil, awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{ActionName: jsii.String("Other")}))
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+	rule := func(provider string, config map[string]any) any {
+		return cdktest.Obj(map[string]any{"RuleTypeId": cdktest.Obj(map[string]any{"Provider": provider}), "Configuration": config})
+	}
+	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Stages": cdktest.Arr(cdktest.Obj(map[string]any{
+		"Name": "Prod",
+		// EventBridge's 6-field form becomes the rule's own, which starts with seconds.
+		"BeforeEntry": map[string]any{"Conditions": []any{map[string]any{"Result": "FAIL", "Rules": []any{
+			rule("DeploymentWindow", map[string]any{"Cron": "* 0 9-16 ? * MON-FRI *", "TimeZone": "Europe/Paris"}),
+		}}}},
+		"OnSuccess": map[string]any{"Conditions": []any{map[string]any{"Result": "ROLLBACK", "Rules": []any{
+			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.Obj(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Errors"))}), "WaitTime": "15"}),
+			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.Obj(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Latency"))}), "WaitTime": "15"}),
+		}}}},
+		"OnFailure": map[string]any{"Result": "ROLLBACK"},
+	}))})
+	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
+		if stage := st.(map[string]any); stage["Name"] == "Unguarded" {
+			assert.NotContains(t, stage, "BeforeEntry")
+			assert.NotContains(t, stage, "OnSuccess")
+			assert.NotContains(t, stage, "OnFailure")
+		}
+	}
+	s.Has(t, "AWS::IAM::Policy", map[string]any{"PolicyDocument": cdktest.Obj(map[string]any{"Statement": cdktest.Arr(cdktest.Obj(map[string]any{
+		"Action":   []any{"cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms"},
+		"Resource": []any{map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Errors")), "Arn"}}, map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Latency")), "Arn"}}},
+	}))})})
+}
+
+// TestGuardedStageRejects: bad safety settings stop the program with one line naming the field.
+func TestGuardedStageRejects(t *testing.T) {
+	stack := cdktest.NewStack("Rejects")
+	p := pipeline.New(stack, jsii.String("Pipeline"), nil)
+	alarm := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Alarm"), jsii.String("errors"))
+	for name, tc := range map[string]struct {
+		safety pipeline.Safety
+		want   string
+	}{
+		"window": {pipeline.Safety{Window: jsii.String("0 9 * * *")}, "pipeline.AddGuardedStage S: Window: "},
+		"zone":   {pipeline.Safety{Window: jsii.String("* * 9-16 ? * MON-FRI"), TimeZone: jsii.String("Mars/Olympus")}, "pipeline.AddGuardedStage S: TimeZone: "},
+		"bake":   {pipeline.Safety{Bake: awscdk.Duration_Seconds(jsii.Number(90)), Alarms: []awscloudwatch.IAlarm{alarm}}, "pipeline.AddGuardedStage S: Bake is 90s; use whole minutes from 1 to 1440"},
+		"alarms": {pipeline.Safety{Bake: awscdk.Duration_Minutes(jsii.Number(5)), Alarms: []awscloudwatch.IAlarm{alarm, alarm, alarm, alarm, alarm, alarm}}, "pipeline.AddGuardedStage S: 6 alarms; a condition holds at most 5 rules"},
+	} {
+		func() {
+			defer func() {
+				got := fmt.Sprint(recover())
+				assert.Contains(t, got, tc.want, name)
+				assert.NotContains(t, got, "\n", name+": one line")
+			}()
+			p.AddGuardedStage("S", &tc.safety)
+		}()
+	}
 }

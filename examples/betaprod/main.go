@@ -1,7 +1,15 @@
 // Command betaprod composes the construct packages differently from the default stack: every
-// change goes to a beta fleet automatically, waits for an approver who has looked at beta, and only
-// then reaches a larger production fleet. The two fleets share one CodeDeploy application and one
-// notification feed.
+// change goes to a one-instance beta fleet automatically, bakes there, waits for an approver who
+// has looked at beta, and only then reaches a larger production fleet, inside office hours, baking
+// again.
+//
+// The settings alone give that release path too (see docs/environments.md):
+//
+//	-c environments='[{"name":"beta","fleetSize":1,"approval":false},{"name":"prod","fleetSize":4,"deploymentConfig":"HalfAtATime","deployWindow":"* * 9-16 ? * MON-FRI"}]'
+//
+// What they cannot express, and this program does: both fleets in one VPC and one CodeDeploy
+// application (the settings give each environment its own), a production bake that also watches
+// an alarm of the program's choosing, and stage and action names of its own.
 //
 // Run it with the CDK CLI from the repository root:
 //
@@ -10,6 +18,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -72,10 +81,25 @@ func NewStack(scope awscdk.App, id string) awscdk.Stack {
 		BuildURL: b.BuildURL(), ReviewURL: beta.URL(), ActionName: jsii.String("PromoteToProd"),
 	})
 
+	// A production alarm the settings know nothing of: any instance of the fleet running hot.
+	hot := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String("AWS/EC2"), MetricName: jsii.String("CPUUtilization"), Statistic: jsii.String("Maximum"),
+		DimensionsMap: &map[string]*string{"AutoScalingGroupName": prod.AutoScalingGroup.AutoScalingGroupName()},
+	}).CreateAlarm(stack, jsii.String("ProdHot"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription: jsii.String("A production instance runs above 90% CPU: roll the release back."),
+		Threshold:        jsii.Number(90), EvaluationPeriods: jsii.Number(3),
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
 	p.AddStage("Source", src.Action)
 	p.AddStage("Build", b.NewAction(src.Output, built))
-	p.AddStage("Beta", beta.NewAction("DeployBeta", built))
+	p.AddGuardedStage("Beta", &pipeline.Safety{
+		Bake: awscdk.Duration_Minutes(jsii.Number(10)), Alarms: beta.WatchedAlarms(), Rollback: true,
+	}, beta.NewAction("DeployBeta", built))
 	p.AddStage("Approve", gate.Action)
-	p.AddStage("Prod", prod.NewAction("DeployProd", built))
+	p.AddGuardedStage("Prod", &pipeline.Safety{
+		Window: jsii.String("cron(* 9-16 ? * MON-FRI *)"), TimeZone: jsii.String("Europe/Paris"),
+		Bake: awscdk.Duration_Minutes(jsii.Number(30)), Alarms: append(prod.WatchedAlarms(), hot), Rollback: true,
+	}, prod.NewAction("DeployProd", built))
 	return stack
 }

@@ -31,6 +31,21 @@ func TestBetaThenProd(t *testing.T) {
 	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", map[string]any{"MinSize": "4", "MaxSize": "4"})
 	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
 	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"ExecutionMode": "QUEUED"})
+	// Both deploy stages roll back on failure and bake with their fleet's alarms; prod waits for
+	// office hours and also watches the program's own alarm.
+	byName := map[string]map[string]any{}
+	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
+		byName[st.(map[string]any)["Name"].(string)] = st.(map[string]any)
+	}
+	for _, name := range []string{"Beta", "Prod"} {
+		assert.Equal(t, map[string]any{"Result": "ROLLBACK"}, byName[name]["OnFailure"], name)
+		assert.Contains(t, byName[name], "OnSuccess", name)
+	}
+	assert.NotContains(t, byName["Beta"], "BeforeEntry")
+	assert.Contains(t, s.Text(), `"Cron":"* * 9-16 ? * MON-FRI *","TimeZone":"Europe/Paris"`)
+	rules := byName["Prod"]["OnSuccess"].(map[string]any)["Conditions"].([]any)[0].(map[string]any)["Rules"].([]any)
+	assert.Len(t, rules, 3, "the fleet's two alarms and ProdHot")
+	s.Has(t, "AWS::CloudWatch::Alarm", map[string]any{"MetricName": "CPUUtilization", "Threshold": 90})
 	for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
 		for id := range s.Resources("AWS::AutoScaling::AutoScalingGroup") {
 			assert.Contains(t, p["DependsOn"], id, "the first execution waits for both fleets' agents")

@@ -28,9 +28,13 @@ type Synthesized struct {
 	NagErrors []string
 }
 
-// Account is the AWS account of the tests' region-pinned stacks; cdktest supplies the lookups the
-// CLI would make for it (availability zones in eu-west-1 and us-east-1).
-const Account = "123456789012"
+// Account is the AWS account of the tests' region-pinned stacks, and OtherAccount that of their
+// environments in another account; cdktest supplies the lookups the CLI would make for them
+// (availability zones in eu-west-1 and us-east-1).
+const (
+	Account      = "123456789012"
+	OtherAccount = "210987654321"
+)
 
 // NewApp returns an app with the context of the project's cdk.json (its feature flags and
 // settings), so that tests synthesize what `cdk synth` does. Each app writes its cloud assembly to
@@ -71,8 +75,10 @@ func Context() map[string]any {
 			doc.Context["aws:cdk:version-reporting"] = false
 			// What the CLI would look up for a stack with a known environment (cdk.context.json):
 			// without it, a VPC spreads over placeholder zones such as dummy1a.
-			for _, region := range []string{"eu-west-1", "us-east-1"} {
-				doc.Context["availability-zones:account="+Account+":region="+region] = []any{region + "a", region + "b", region + "c"}
+			for _, account := range []string{Account, OtherAccount} {
+				for _, region := range []string{"eu-west-1", "us-east-1"} {
+					doc.Context["availability-zones:account="+account+":region="+region] = []any{region + "a", region + "b", region + "c"}
+				}
 			}
 			return doc.Context
 		}

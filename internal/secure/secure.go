@@ -35,6 +35,14 @@ func NewKey(scope constructs.Construct, id, description string) awskms.Key {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     Retained,
 	})
+	DenyGrants(key)
+	return key
+}
+
+// DenyGrants makes key's policy deny grants except those AWS services create for their own
+// resources (Control Tower CT.KMS.PR.3); NewKey's keys have it, and keys the library makes may get
+// it too.
+func DenyGrants(key awskms.IKey) {
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DenyGrantsExceptForAWSServices"),
 		Effect:     awsiam.Effect_DENY,
@@ -46,7 +54,6 @@ func NewKey(scope constructs.Construct, id, description string) awskms.Key {
 			"aws:PrincipalIsAWSService": "false",
 		}},
 	}), nil)
-	return key
 }
 
 // NewDeadLetterQueue returns an encrypted queue, TLS only, that keeps messages for the SQS maximum
@@ -181,7 +188,7 @@ type policySuppressor struct {
 
 // Visit implements awscdk.IAspect.
 func (p *policySuppressor) Visit(node constructs.IConstruct) {
-	if r, ok := node.(awscdk.CfnResource); ok && *r.CfnResourceType() == "AWS::IAM::Policy" {
+	if r, ok := node.(awscdk.CfnResource); ok && (*r.CfnResourceType() == "AWS::IAM::Policy" || *r.CfnResourceType() == "AWS::IAM::ManagedPolicy") {
 		Suppress(node, p.rule, p.reason, p.appliesTo...)
 	}
 }

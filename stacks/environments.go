@@ -1,0 +1,187 @@
+package stacks
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/constructs/deploy"
+	"github.com/pipekit/cdk-pipeline/constructs/notification"
+	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
+	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/settings"
+)
+
+// deployment is one environment of the pipeline: its settings, the stack its target lives in, and
+// the target.
+type deployment struct {
+	env    settings.Environment
+	stack  awscdk.Stack
+	target deploy.Target
+	// remote is true when the target's stack is not the pipeline's: another account or region.
+	remote bool
+}
+
+// suffix is what the environment's construct ids, stage names and outputs carry: nothing for the
+// implicit environment of a pipeline without an environments list, whose ids are unchanged.
+func (d deployment) suffix() string {
+	if d.env.Name == "" {
+		return ""
+	}
+	return "-" + d.env.Name
+}
+
+// outputID is the environment's output name, such as AppUrlProd; outputs take letters and digits.
+func (d deployment) outputID(base string) string {
+	return base + strings.ReplaceAll(strings.ToUpper(d.env.Name[:min(1, len(d.env.Name))])+d.env.Name[min(1, len(d.env.Name)):], "-", "")
+}
+
+// newDeployment creates the environment's target: in the pipeline stack, or, for another account
+// or region, in a stack of its own named <pipeline stack>-<environment>. Such a stack is deployed
+// before the pipeline stack, which refers to it by names it gives its resources at synthesis.
+func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, p *pipeline.Pipeline, s settings.Settings) deployment {
+	d := deployment{env: e, stack: stack}
+	account, region := *stack.Account(), *stack.Region()
+	if (e.Account != "" && e.Account != account) || (e.Region != "" && e.Region != region) {
+		env := &awscdk.Environment{Account: stack.Account(), Region: stack.Region()}
+		if e.Account != "" {
+			env.Account = jsii.String(e.Account)
+		}
+		if e.Region != "" {
+			env.Region = jsii.String(e.Region)
+		}
+		d.remote = true
+		d.stack = awscdk.NewStack(scope, jsii.String(*stack.StackName()+"-"+e.Name), &awscdk.StackProps{
+			Env:                   env,
+			Description:           jsii.String("CI/CD pipeline " + *stack.StackName() + ": the " + e.Name + " environment's deploy target."),
+			TerminationProtection: jsii.Bool(s.TerminationProtection),
+		})
+		stack.AddStackDependency(d.stack, jsii.String("the pipeline releases to "+e.Name))
+		secure.ConfineEventBridgeRoles(d.stack)
+		// The pipeline's artifacts are in another stack, of another account or region: the
+		// library's grants name its bucket by its generated name, and, as KMS keys have no names,
+		// any key, which the key's own policy narrows to the artifact key.
+		secure.SuppressPolicies(d.stack, "AwsSolutions-IAM5",
+			"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
+			"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
+			`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
+	}
+	id := func(base string) *string { return jsii.String(base + d.suffix()) }
+	// A remote target's names are fixed at synthesis, so that the pipeline can name them.
+	var name *string
+	var app awscodedeploy.IServerApplication
+	if d.remote {
+		name = d.stack.StackName()
+		app = awscodedeploy.NewServerApplication(d.stack, jsii.String("Application"), &awscodedeploy.ServerApplicationProps{ApplicationName: name})
+	}
+	// A remote target reads the artifacts through names (below), not the pipeline stack's
+	// resources.
+	bucket, key := p.ArtifactBucket, p.ArtifactKey
+	if d.remote {
+		bucket, key = nil, nil
+	}
+	switch e.DeployTarget {
+	case settings.Instances:
+		d.target = deploy.NewInstances(d.stack, id("Instances"), &deploy.InstancesProps{
+			TagKey: jsii.String(e.InstanceTag.Key), TagValue: jsii.String(e.InstanceTag.Value), Name: name, Application: app,
+			DeploymentConfig: deploy.Config(e.DeploymentConfig), ArtifactBucket: bucket, ArtifactKey: key,
+		})
+	case settings.Beanstalk:
+		d.target = deploy.NewBeanstalk(d.stack, id("Beanstalk"), &deploy.BeanstalkProps{
+			Application: jsii.String(e.BeanstalkApplication), Environment: jsii.String(e.BeanstalkEnvironment),
+			PipelineRole: p.Pipeline.Role(),
+		})
+	default:
+		props := &deploy.FleetProps{
+			InstanceType: awsec2.NewInstanceType(jsii.String(e.InstanceType)), Size: jsii.Number(float64(e.FleetSize)),
+			DeploymentConfig: deploy.Config(e.DeploymentConfig), ArtifactBucket: bucket, ArtifactKey: key, Name: name, Application: app,
+		}
+		if !d.remote {
+			props.LogBucket = p.AccessLogBucket
+		}
+		d.target = deploy.NewFleet(d.stack, id("Fleet"), props)
+	}
+	// In the pipeline's region the target reads the pipeline's bucket; in another region,
+	// CodePipeline hands the action a copy in its replication bucket there, which exists once the
+	// stage is added: see readReplicated.
+	if d.remote && *d.stack.Region() == region {
+		d.read(p.ArtifactsFor(d.stack))
+	}
+	return d
+}
+
+// read lets a remote target's instances read and decrypt revisions in bucket.
+func (d deployment) read(bucket awss3.IBucket, key awskms.IKey) {
+	switch t := d.target.(type) {
+	case *deploy.Fleet:
+		t.ReadArtifacts(bucket, key)
+	case *deploy.Instances:
+		t.ReadArtifacts(bucket, key)
+	}
+}
+
+// readReplicated lets a target in another region read the copy of the artifacts that CodePipeline
+// keeps in its replication bucket there. Call it after the target's stage was added.
+func (d deployment) readReplicated(p *pipeline.Pipeline) {
+	if !d.remote {
+		return
+	}
+	if bucket, key := p.ReplicatedArtifacts(d.stack, *d.stack.Region()); bucket != nil {
+		d.read(bucket, key)
+	}
+}
+
+// forwardDeploymentEvents sends the CodeDeploy events of a remote target to the pipeline's event
+// bus, where the notification rule picks them up: EventBridge delivers an account's and region's
+// events on that account's and region's bus only. The pipeline's bus lets the target's account put
+// events on it.
+func (d deployment) forwardDeploymentEvents(pipelineStack awscdk.Stack) {
+	group := d.target.DeploymentGroup()
+	if !d.remote || group == nil {
+		return
+	}
+	bus := awsevents.EventBus_FromEventBusArn(d.stack, jsii.String("PipelineEventBus"), pipelineStack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("events"), Resource: jsii.String("event-bus"), ResourceName: jsii.String("default"),
+	}))
+	rule := awsevents.NewRule(d.stack, jsii.String("DeploymentEvents"), &awsevents.RuleProps{
+		Description: jsii.String("Sends this environment's deployment events to the pipeline's event bus, for its notifications."),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.codedeploy"),
+			DetailType: jsii.Strings("CodeDeploy Deployment State-change Notification"),
+			Detail: &map[string]any{
+				"application": []*string{group.Application().ApplicationName()}, "deploymentGroup": []*string{group.DeploymentGroupName()},
+				"state": notification.DeploymentStates,
+			},
+		},
+	})
+	rule.AddTarget(awseventstargets.NewEventBus(bus, &awseventstargets.EventBusProps{
+		DeadLetterQueue: secure.NewDeadLetterQueue(d.stack, "DeploymentEventsDeadLetters"),
+	}))
+	if *d.stack.Account() != *pipelineStack.Account() {
+		// CfnEventBusPolicy would warn, at every synth, of its deprecated Principal property, and
+		// EventBusPolicy cannot render a statement with a principal (a circular reference).
+		awscdk.NewCfnResource(pipelineStack, jsii.String("AcceptDeploymentEvents"+d.suffix()), &awscdk.CfnResourceProps{
+			Type: jsii.String("AWS::Events::EventBusPolicy"),
+			Properties: &map[string]any{
+				"EventBusName": "default",
+				"StatementId":  *pipelineStack.StackName() + "-" + d.env.Name,
+				"Statement": map[string]any{
+					"Effect":    "Allow",
+					"Principal": map[string]any{"AWS": awsiam.NewAccountPrincipal(d.stack.Account()).Arn()},
+					"Action":    "events:PutEvents",
+					"Resource":  bus.EventBusArn(),
+					"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "aws.codedeploy"}},
+				},
+			},
+		})
+	}
+}

@@ -1,0 +1,210 @@
+package stacks_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/settings"
+	"github.com/pipekit/cdk-pipeline/stacks"
+)
+
+// parsed reads settings as the app does from CDK context.
+func parsed(t *testing.T, ctx map[string]any) settings.Settings {
+	t.Helper()
+	s, err := settings.Parse(ctx)
+	require.NoError(t, err)
+	return s
+}
+
+// stagesOf returns the pipeline's stages by name.
+func stagesOf(s *cdktest.Synthesized) map[string]obj {
+	stages := map[string]obj{}
+	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
+		stages[st.(obj)["Name"].(string)] = st.(obj)
+	}
+	return stages
+}
+
+// TestEnvironments: beta then prod in the pipeline's account, each its own deploy stage, fleet,
+// deployment group and alarms; prod's approval right before it, naming it and linking to beta;
+// the window and the bake on prod only; rollback on both.
+var environmentsConfig = map[string]any{
+	"deployWindow": "cron(* 9-16 ? * MON-FRI *)", "deployWindowTimeZone": "Europe/Paris", "bakeMinutes": "30",
+	"approverEmails": `["lead@example.com"]`,
+	"environments": `[{"name":"beta","fleetSize":1,"approval":false,"bakeMinutes":0,"deployWindow":"","deploymentConfig":"AllAtOnce"},
+		{"name":"prod","fleetSize":3,"deploymentConfig":"HalfAtATime"}]`,
+}
+
+func TestEnvironments(t *testing.T) {
+	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), "Envs", &stacks.Props{Settings: parsed(t, environmentsConfig)}))
+	assert.Empty(t, s.NagErrors)
+	assert.Equal(t, []string{"Source", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod"}, stageNames(s))
+	stages := stagesOf(s)
+	beta, prod := stages["Deploy-beta"], stages["Deploy-prod"]
+	assert.Equal(t, obj{"Result": "ROLLBACK"}, beta["OnFailure"], "a failed stage rolls back")
+	assert.NotContains(t, beta, "OnSuccess", "beta does not bake")
+	assert.NotContains(t, beta, "BeforeEntry", "beta's window is empty")
+	assert.Equal(t, obj{"Result": "ROLLBACK"}, prod["OnFailure"])
+	assert.Equal(t, `{"Conditions":[{"Result":"FAIL","Rules":[{"Configuration":{"Cron":"* * 9-16 ? * MON-FRI *","TimeZone":"Europe/Paris"},"Name":"Deploy-prod-Window","RuleTypeId":{"Category":"Rule","Owner":"AWS","Provider":"DeploymentWindow","Version":"1"}}]}]}`,
+		toJSON(prod["BeforeEntry"]), "the window, in the rule's own form")
+	bake := toJSON(prod["OnSuccess"])
+	assert.Contains(t, bake, `"Result":"ROLLBACK"`)
+	assert.Contains(t, bake, `"WaitTime":"30"`)
+	assert.Equal(t, 2, strings.Count(bake, `"Provider":"CloudWatchAlarm"`), "both of prod's alarms")
+	assert.Contains(t, bake, `"Ref":"FleetprodServerErrors`)
+
+	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 2)
+	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 2)
+	s.Count(t, "AWS::CloudWatch::Alarm", 4)
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "1", "MaxSize": "1"})
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "3", "MaxSize": "3"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.AllAtOnce"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
+	// The approval names what it guards and points at beta, which runs the release already.
+	approve := toJSON(stages["Approve-prod"])
+	assert.Contains(t, approve, "Approve to release this change to prod.")
+	assert.Contains(t, approve, "The release before it runs at http://")
+	assert.Contains(t, approve, "FleetbetaLoadBalancer")
+	assert.Contains(t, s.Text(), `"/Approve-prod/Approve"`, "operators may answer it")
+	// Every environment's deployments notify; each has its output.
+	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
+		"deploymentGroup": []any{ref("FleetbetaDeploymentGroup"), ref("FleetprodDeploymentGroup")},
+	})})})
+	assert.Contains(t, s.JSON["Outputs"], "AppUrlBeta")
+	assert.Contains(t, s.JSON["Outputs"], "AppUrlProd")
+	assert.NotContains(t, s.JSON["Outputs"], "AppUrl")
+	// The pipeline role reads prod's alarms for the bake.
+	assert.Contains(t, s.Text(), `"cloudwatch:DescribeAlarms"`)
+	for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
+		deps := toJSON(p["DependsOn"])
+		assert.Contains(t, deps, "FleetbetaInstancesASG")
+		assert.Contains(t, deps, "FleetprodInstancesASG")
+	}
+}
+
+// TestDefaultHasNoEnvironmentIDs: without an environments list, the one environment keeps the
+// stage names and construct ids the stack always had.
+func TestDefaultHasNoEnvironmentIDs(t *testing.T) {
+	s := synth(t, "default")
+	assert.Equal(t, []string{"Source", "Build", "Approve", "Deploy"}, stageNames(s))
+	assert.Contains(t, s.JSON["Outputs"], "AppUrl")
+	assert.Equal(t, obj{"Result": "ROLLBACK"}, stagesOf(s)["Deploy"]["OnFailure"])
+	assert.Contains(t, toJSON(stagesOf(s)["Deploy"]["OnSuccess"]), `"WaitTime":"10"`, "the default bake")
+	assert.NotContains(t, stagesOf(synth(t, "instances"))["Deploy"], "OnSuccess", "instances have no alarms to bake with")
+}
+
+// TestAccountsAndRegions: the pipeline in one account and region; prod in another account, dr in
+// another region, lab in both. Each remote environment gets a stack of its own, deployed before
+// the pipeline's, with names the pipeline can know; the pipeline reaches them through
+// CodePipeline's cross-account and cross-region support.
+func TestAccountsAndRegions(t *testing.T) {
+	ctx := map[string]any{"bakeMinutes": "5", "environments": `[{"name":"beta","fleetSize":1,"approval":false},
+		{"name":"prod","account":"` + cdktest.OtherAccount + `"},
+		{"name":"dr","region":"us-east-1","fleetSize":1,"approval":false},
+		{"name":"lab","account":"` + cdktest.OtherAccount + `","region":"us-east-1","deployTarget":"instances","instanceTag":"Env=lab","approval":false}]`}
+	s := parsed(t, ctx)
+	require.NoError(t, s.CheckEnvironments(cdktest.Account, "eu-west-1"))
+	assert.Error(t, s.CheckEnvironments("", ""), "cross-account environments need the pipeline's account")
+	app := cdktest.NewApp()
+	pipelineStack := stacks.NewPipelineStack(app, "Multi", &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
+	}})
+	var prodStack, drStack, labStack awscdk.Stack
+	for _, c := range *app.Node().Children() {
+		if st, ok := c.(awscdk.Stack); ok {
+			switch *st.StackName() {
+			case "Multi-prod":
+				prodStack = st
+			case "Multi-dr":
+				drStack = st
+			case "Multi-lab":
+				labStack = st
+			}
+		}
+	}
+	require.NotNil(t, prodStack)
+	require.NotNil(t, drStack)
+	require.NotNil(t, labStack)
+	assert.Equal(t, cdktest.OtherAccount, *prodStack.Account())
+	assert.Equal(t, "us-east-1", *drStack.Region())
+	assert.Equal(t, []string{cdktest.OtherAccount, "us-east-1"}, []string{*labStack.Account(), *labStack.Region()})
+
+	p := cdktest.Synth(t, pipelineStack)
+	assert.Empty(t, p.NagErrors)
+	prod := cdktest.Synth(t, prodStack)
+	assert.Empty(t, prod.NagErrors)
+	dr := cdktest.Synth(t, drStack)
+	assert.Empty(t, dr.NagErrors)
+	lab := cdktest.Synth(t, labStack)
+	assert.Empty(t, lab.NagErrors)
+
+	dependencies := func(st awscdk.Stack) (names []string) {
+		for _, d := range *st.Dependencies() {
+			names = append(names, *d.StackName())
+		}
+		return names
+	}
+	assert.Subset(t, dependencies(pipelineStack), []string{"Multi-prod", "Multi-dr", "Multi-lab"}, "the targets exist before the pipeline starts")
+	// CodePipeline keeps its us-east-1 copy of the artifacts in dr's stack, the first of that
+	// region; the copy's bucket and key policies name lab's roles, which must exist first.
+	assert.Contains(t, dependencies(drStack), "Multi-lab")
+
+	// prod: named resources the pipeline can name, the action role CodePipeline assumes there,
+	// and its deployment events forwarded to the pipeline's bus.
+	prod.Has(t, "AWS::CodeDeploy::Application", obj{"ApplicationName": "Multi-prod"})
+	prod.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentGroupName": "Multi-prod"})
+	prod.Has(t, "AWS::CloudWatch::Alarm", obj{"AlarmName": "Multi-prod-ServerErrors"})
+	// The partition is a literal or a reference depending on how the app resolves it.
+	prod.Has(t, "AWS::IAM::Role", obj{"AssumeRolePolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
+		"Principal": obj{"AWS": any_()},
+		"Condition": obj{"ArnEquals": obj{"aws:PrincipalArn": any_()}},
+	}))})})
+	assert.Regexp(t, `:iam::`+cdktest.Account+`:root"`, prod.Text(), "the action role trusts the pipeline's account...")
+	assert.Regexp(t, `"aws:PrincipalArn":[^}]*:iam::`+cdktest.Account+`:role/`, prod.Text(), "...and in it the pipeline's role alone")
+	prod.Has(t, "AWS::Events::Rule", obj{
+		"EventPattern": obj_(obj{"source": []any{"aws.codedeploy"}}),
+		"Targets":      arr(obj_(obj{"RoleArn": any_(), "DeadLetterConfig": any_()})),
+	})
+	assert.Regexp(t, `:events:eu-west-1:`+cdktest.Account+`:event-bus/default"`, prod.Text())
+	assert.Contains(t, prod.Text(), "s3:GetObject", "the instances read the pipeline's artifacts")
+	// The pipeline: prod's action runs in prod's account, dr's in dr's region; the artifact bucket
+	// and key admit prod's account; the bus takes prod's deployment events.
+	stages := stagesOf(p)
+	assert.Regexp(t, `"RoleArn":[^}]*:iam::`+cdktest.OtherAccount+`:role/`, toJSON(stages["Deploy-prod"]))
+	assert.Contains(t, toJSON(stages["Deploy-dr"]), `"Region":"us-east-1"`)
+	assert.Contains(t, toJSON(stages["Approve-prod"]), "FleetbetaLoadBalancer", "prod's approvers look at beta, in the pipeline's stack")
+	assert.NotContains(t, stages["Deploy-prod"], "OnSuccess", "no bake with another account's alarms")
+	assert.Contains(t, toJSON(stages["Deploy-beta"]["OnSuccess"]), `"WaitTime":"5"`)
+	artifactStores := toJSON(p.Props("AWS::CodePipeline::Pipeline")["ArtifactStores"])
+	assert.Contains(t, artifactStores, `"Region":"us-east-1"`)
+	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, p.Text())
+	p.Has(t, "AWS::Events::EventBusPolicy", obj{"EventBusName": "default", "Statement": obj_(obj{"Action": "events:PutEvents"})})
+	p.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
+		"deploymentGroup": arr("Multi-prod", "Multi-dr", "Multi-lab"),
+	})})})
+	// dr bakes with its alarms in us-east-1, named, as the pipeline's rules refer to them.
+	drBake := toJSON(stages["Deploy-dr"]["OnSuccess"])
+	assert.Contains(t, drBake, `"AlarmName":"Multi-dr-ServerErrors"`)
+	assert.Contains(t, drBake, `"Region":"us-east-1"`)
+	assert.Regexp(t, `"Resource":\[[^]]*:cloudwatch:us-east-1:`+cdktest.Account+`:alarm:Multi-dr-ServerErrors`, p.Text(), "the pipeline role reads them")
+	assert.NotContains(t, stages["Deploy-lab"], "OnSuccess", "existing instances have no alarms")
+	// dr's instances read CodePipeline's copy of the artifacts in us-east-1, in dr's own stack.
+	dr.Has(t, "AWS::S3::Bucket", obj{"LoggingConfiguration": obj_(obj{"LogFilePrefix": "replication-bucket/"})})
+	dr.Has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj_(obj{"Statement": arr(obj_(obj{"Sid": "DenyGrantsExceptForAWSServices"}))})})
+	for id, r := range dr.Resources("AWS::KMS::Key") {
+		assert.Equal(t, "RetainExceptOnCreate", r["DeletionPolicy"], id+": the replicated artifacts stay readable")
+	}
+	assert.Regexp(t, `"s3:GetObject\*"[^]]*\][^]]*CrossRegionCodePipelineReplicationBucket`, dr.Text())
+	// lab, in another account, reads the same copy by name, under the copy's policies.
+	lab.Has(t, "AWS::IAM::ManagedPolicy", obj{"PolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
+		"Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
+	}))})})
+	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, dr.Text(), "the copy's policies admit lab's account")
+	assert.Regexp(t, `:iam::`+cdktest.OtherAccount+`:role/multi-labdeployactionrole`, dr.Text(), "and lab's action role")
+}
