@@ -195,7 +195,11 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Regexp(t, `"Resource":\[[^]]*:cloudwatch:us-east-1:`+cdktest.Account+`:alarm:Multi-dr-ServerErrors`, p.Text(), "the pipeline role reads them")
 	assert.NotContains(t, stages["Deploy-lab"], "OnSuccess", "existing instances have no alarms")
 	// dr's instances read CodePipeline's copy of the artifacts in us-east-1, in dr's own stack.
-	dr.Has(t, "AWS::S3::Bucket", obj{"LoggingConfiguration": obj_(obj{"LogFilePrefix": "replication-bucket/"})})
+	dr.Has(t, "AWS::S3::Bucket", obj{
+		"LoggingConfiguration":    obj_(obj{"LogFilePrefix": "replication-bucket/"}),
+		"VersioningConfiguration": obj{"Status": "Enabled"},
+		"LifecycleConfiguration":  obj_(obj{"Rules": arr(obj_(obj{"Id": "ExpireReplacedVersions"}))}),
+	})
 	dr.Has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj_(obj{"Statement": arr(obj_(obj{"Sid": "DenyGrantsExceptForAWSServices"}))})})
 	for id, r := range dr.Resources("AWS::KMS::Key") {
 		assert.Equal(t, "RetainExceptOnCreate", r["DeletionPolicy"], id+": the replicated artifacts stay readable")

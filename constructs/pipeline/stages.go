@@ -171,7 +171,7 @@ func (p *Pipeline) ReplicatedArtifacts(scope constructs.Construct, region string
 
 // HardenReplication brings the stacks that CodePipeline's cross-region support created (one per
 // other region, with a replication bucket and, for cross-account pipelines, a rotating key) up to
-// the pipeline's own standard: retained on deletion, grants denied, server access logs to a log bucket of the region, and the
+// the pipeline's own standard: retained on deletion, grants denied, versions, server access logs to a log bucket of the region, and the
 // same checks. Call it after the last stage was added.
 func (p *Pipeline) HardenReplication(check func(awscdk.Stack)) {
 	for _, support := range *p.Pipeline.CrossRegionSupport() {
@@ -197,6 +197,17 @@ func (p *Pipeline) HardenReplication(check func(awscdk.Stack)) {
 			cfn.SetLoggingConfiguration(&awss3.CfnBucket_LoggingConfigurationProperty{
 				DestinationBucketName: logs.BucketName(), LogFilePrefix: jsii.String("replication-bucket/"),
 			})
+			// Like the artifact bucket: versions, replaced ones kept a week, object events on.
+			cfn.SetVersioningConfiguration(&awss3.CfnBucket_VersioningConfigurationProperty{Status: jsii.String("Enabled")})
+			cfn.SetLifecycleConfiguration(&awss3.CfnBucket_LifecycleConfigurationProperty{Rules: &[]any{
+				&awss3.CfnBucket_RuleProperty{
+					Id: jsii.String("ExpireReplacedVersions"), Status: jsii.String("Enabled"),
+					NoncurrentVersionExpiration:    &awss3.CfnBucket_NoncurrentVersionExpirationProperty{NoncurrentDays: jsii.Number(7)},
+					AbortIncompleteMultipartUpload: &awss3.CfnBucket_AbortIncompleteMultipartUploadProperty{DaysAfterInitiation: jsii.Number(1)},
+					ExpiredObjectDeleteMarker:      jsii.Bool(true),
+				},
+			}})
+			cfn.AddPropertyOverride(jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), true)
 		}
 		secure.ConfineEventBridgeRoles(support.Stack)
 		if check != nil {
