@@ -76,6 +76,7 @@ func TestEnvironments(t *testing.T) {
 	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
 		"deploymentGroup": []any{ref("FleetbetaDeploymentGroup"), ref("FleetprodDeploymentGroup")},
 	})})})
+	s.Has(t, "AWS::Lambda::Function", obj{"Environment": obj{"Variables": obj_(obj{"STAGES": "Deploy-beta,Deploy-prod"})}})
 	assert.Contains(t, s.JSON["Outputs"], "AppUrlBeta")
 	assert.Contains(t, s.JSON["Outputs"], "AppUrlProd")
 	assert.NotContains(t, s.JSON["Outputs"], "AppUrl")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pipekit/cdk-pipeline/constructs/approval"
 	"github.com/pipekit/cdk-pipeline/constructs/build"
+	"github.com/pipekit/cdk-pipeline/constructs/delivery"
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/constructs/operators"
@@ -42,6 +43,10 @@ type Props struct {
 // approveStage is part of the pipeline's public shape: the operators' approval permission and
 // people's bookmarks name it.
 const approveStage = "Approve"
+
+// deployStage names the deploy stages, Deploy-<environment> (Deploy alone without an
+// environments list): the delivery metrics count their deployments.
+const deployStage = "Deploy"
 
 // NewPipelineStack builds the whole pipeline: source, build, optional approval, deploy,
 // notifications, operators, and the compliance checks. It panics when the settings are invalid;
@@ -170,7 +175,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 				safety.AlarmRegion = d.stack.Region()
 			}
 		}
-		p.AddGuardedStage("Deploy"+d.suffix(), safety, d.target.NewAction("Deploy", built))
+		p.AddGuardedStage(deployStage+d.suffix(), safety, d.target.NewAction("Deploy", built))
 		d.readReplicated(p)
 	}
 	for _, d := range ds {
@@ -181,11 +186,19 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 			break
 		}
 	}
+	var deployStages []string
+	for _, d := range ds {
+		deployStages = append(deployStages, deployStage+d.suffix())
+	}
+	metrics := delivery.New(stack, jsii.String("Delivery"), &delivery.Props{
+		Pipeline: p.Pipeline, Stages: deployStages, Key: p.ArtifactKey, DeadLetterQueue: n.RuleDeadLetters,
+	})
 	p.HardenReplication(func(st awscdk.Stack) { check(st, s.CompliancePacks) })
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
 		*p.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
+	output(stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's four keys) per environment, in the CloudWatch console.")
 	for _, d := range ds {
 		where := "The application"
 		if d.env.Name != "" {

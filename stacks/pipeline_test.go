@@ -211,7 +211,20 @@ func TestStatefulLogicalIDs(t *testing.T) {
 	assert.Equal(t, []string{"SourceRepository74575110"}, s.LogicalIDs("AWS::CodeCommit::Repository"))
 	assert.Equal(t, []string{"PipelineAccessLogs3A10AC0B", "PipelineArtifactBucket5F943F51"}, s.LogicalIDs("AWS::S3::Bucket"))
 	assert.Equal(t, []string{"NotificationKeyBC4C5BE7", "PipelineArtifactKeyFFEED257"}, s.LogicalIDs("AWS::KMS::Key"))
-	assert.Subset(t, s.LogicalIDs("AWS::Logs::LogGroup"), []string{"BuildLogs04E75593", "PullRequestChecksLogs59ED8E63"})
+	assert.Subset(t, s.LogicalIDs("AWS::Logs::LogGroup"), []string{"BuildLogs04E75593", "PullRequestChecksLogs59ED8E63", "DeliveryLogsE7964E8F"})
+	assert.Equal(t, []string{"DeliveryStateC533DCCE"}, s.LogicalIDs("AWS::DynamoDB::Table"))
+}
+
+// TestDeliveryMetrics: the default stack measures its one deploy stage, with the artifact key and
+// the notifications' dead-letter queue, and links to the dashboard.
+func TestDeliveryMetrics(t *testing.T) {
+	s := synth(t, "default")
+	s.Has(t, "AWS::Lambda::Function", obj{"Environment": obj{"Variables": obj_(obj{"STAGES": "Deploy", "PIPELINE": obj{"Ref": any_()}})}})
+	s.Has(t, "AWS::DynamoDB::Table", obj{"SSESpecification": obj_(obj{"KMSMasterKeyId": getAtt("PipelineArtifactKey")})})
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"FunctionName": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^DeliveryFunction"))},
+		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("NotificationRuleDeadLetters")}}})
+	assert.Contains(t, s.JSON["Outputs"], "DashboardUrl")
+	s.Count(t, "AWS::CloudWatch::Dashboard", 1)
 }
 
 // absent asserts that text appears nowhere in the template, without printing the template.
@@ -347,6 +360,9 @@ func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 		if strings.HasPrefix(id, "NotificationFormatter") {
 			group = `NotificationFormatterLogs`
 		}
+		if strings.HasPrefix(id, "DeliveryFunction") {
+			group = `DeliveryLogs`
+		}
 		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"`+group+`[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(obj)["LoggingConfig"]), id)
 	}
 	// CloudWatch Logs may use the keys for this account's log groups only.
@@ -400,9 +416,9 @@ func TestBeanstalkTarget(t *testing.T) {
 	}))}))})
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 0)
 	s.Count(t, "AWS::EC2::VPC", 0)
-	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed and the
-	// pull request checks.
-	s.Count(t, "AWS::Events::Rule", 3)
+	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed, the
+	// pull request checks and the delivery metrics' three.
+	s.Count(t, "AWS::Events::Rule", 6)
 	// Only the pipeline's role may assume the action role with Beanstalk administrator rights, and
 	// the role reads and decrypts the artifacts CodePipeline hands to Beanstalk.
 	s.Has(t, "AWS::IAM::Role", obj{

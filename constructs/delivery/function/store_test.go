@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/awsapi"
+)
+
+// fakeTable is DynamoDB as the store uses it: GetItem and a conditional PutItem of one item per
+// key, in the JSON protocol. conflicts makes that many PutItems fail as if another writer had won.
+type fakeTable struct {
+	mu        sync.Mutex
+	items     map[string]map[string]attribute
+	conflicts int
+	calls     []string
+}
+
+func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	target := r.Header.Get("X-Amz-Target")
+	f.calls = append(f.calls, target)
+	body, _ := io.ReadAll(r.Body)
+	var in struct {
+		TableName                 string
+		ConsistentRead            bool
+		Key, Item                 map[string]attribute
+		ConditionExpression       string
+		ExpressionAttributeValues map[string]attribute
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.TableName != "state" || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
+		http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"bad request"}`, http.StatusBadRequest)
+		return
+	}
+	fail := func() {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`))
+	}
+	switch target {
+	case "DynamoDB_20120810.GetItem":
+		if !in.ConsistentRead {
+			http.Error(w, `{"__type":"ValidationException","message":"want a consistent read"}`, http.StatusBadRequest)
+			return
+		}
+		item := f.items[in.Key["pk"].S]
+		_ = json.NewEncoder(w).Encode(map[string]any{"Item": item})
+	case "DynamoDB_20120810.PutItem":
+		current, exists := f.items[in.Item["pk"].S]
+		switch {
+		case f.conflicts > 0:
+			f.conflicts--
+			fail()
+			return
+		case in.ConditionExpression == "attribute_not_exists(pk)" && exists,
+			in.ConditionExpression == "version = :v" && (!exists || current["version"].N != in.ExpressionAttributeValues[":v"].N):
+			fail()
+			return
+		}
+		f.items[in.Item["pk"].S] = in.Item
+		_, _ = w.Write([]byte(`{}`))
+	default:
+		http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
+	}
+}
+
+func newStore(t *testing.T, table *fakeTable) *Store {
+	server := httptest.NewServer(table)
+	t.Cleanup(server.Close)
+	return &Store{Table: "state", Pipeline: pipelineName, Client: &awsapi.Client{
+		Region: "eu-west-1", URLSuffix: "amazonaws.com", HTTP: server.Client(), Attempts: 1, Now: time.Now,
+		Credentials: func() (awsapi.Credentials, error) {
+			return awsapi.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
+		},
+		Endpoint: func(string) string { return server.URL + "/" },
+	}}
+}
+
+func raw(t *testing.T, e Event) []byte {
+	m := template(t, map[string]string{
+		pipelineExecution: "pipeline-started.json", stageExecution: "stage-ended.json", actionExecution: "source-succeeded.json",
+	}[e.DetailType])
+	m["id"], m["time"] = e.ID, e.Time.Format(time.RFC3339)
+	d := m["detail"].(map[string]any)
+	d["execution-id"], d["state"] = e.Detail.ExecutionID, e.Detail.State
+	if e.Detail.Stage != "" {
+		d["stage"] = e.Detail.Stage
+	}
+	if e.DetailType == actionExecution {
+		d["execution-result"].(map[string]any)["external-execution-id"] = e.Detail.Result.ExternalID
+	}
+	if e.DetailType == pipelineExecution && e.Detail.State != started {
+		delete(d, "execution-trigger")
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+// TestHandler: the function keeps the state in the table between invocations, writes each sample
+// as an embedded-metric-format line once the state is saved, and retries a conflicting write.
+func TestHandler(t *testing.T) {
+	table := &fakeTable{items: map[string]map[string]attribute{}}
+	st := newStore(t, table)
+	var out bytes.Buffer
+	ctx := context.Background()
+	events := success(t)
+	table.conflicts = 2
+	for _, e := range events {
+		require.NoError(t, handle(ctx, st, deploy, "CdkPipeline/Delivery", &out, raw(t, e)))
+	}
+	item := table.items[pipelineName]
+	assert.Equal(t, "4", item["version"].N, "one write per event that changed the state")
+	assert.NotEmpty(t, item["state"].B)
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	var emf map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &emf))
+	assert.Equal(t, map[string]any{
+		"Timestamp": float64(at(t, "10:12:00").UnixMilli()),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace": "CdkPipeline/Delivery", "Dimensions": []any{[]any{"Pipeline", "Stage"}},
+			"Metrics": []any{map[string]any{"Name": "LeadTime", "Unit": "Seconds"}},
+		}},
+	}, emf["_aws"])
+	assert.Equal(t, pipelineName, emf["Pipeline"])
+	assert.Equal(t, "Deploy", emf["Stage"])
+	assert.Equal(t, 720.0, emf["LeadTime"])
+	assert.Equal(t, "c1", emf["Commit"])
+	assert.Equal(t, "e1", emf["Execution"])
+
+	// A duplicate delivery reads the state and writes nothing.
+	out.Reset()
+	calls := len(table.calls)
+	require.NoError(t, handle(ctx, st, deploy, "CdkPipeline/Delivery", &out, raw(t, events[2])))
+	assert.Empty(t, out.String())
+	assert.Equal(t, []string{"DynamoDB_20120810.GetItem"}, table.calls[calls:])
+
+	// The state survives the table: a new invocation continues from it.
+	s, version, err := st.Load(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 4, version)
+	assert.Contains(t, s.Executions, "e1")
+	assert.Equal(t, "c1", s.Executions["e1"].Commit)
+}
+
+// TestHandlerErrors: an unreadable event and a table that keeps changing fail the invocation, so
+// Lambda retries it and then keeps it in the dead-letter queue.
+func TestHandlerErrors(t *testing.T) {
+	table := &fakeTable{items: map[string]map[string]attribute{}, conflicts: 100}
+	st := newStore(t, table)
+	ctx := context.Background()
+	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, []byte("not json")), "reading the event")
+	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, raw(t, start(t, "e1", "10:00:00"))), "the state kept changing under 10 attempts")
+	st.Table = "other"
+	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, raw(t, start(t, "e1", "10:00:00"))), "ValidationException")
+}
