@@ -93,6 +93,7 @@ func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, ou
 // TestBadSettingsFailCleanly is what a user sees after a typo: every problem, one line each, and
 // nothing synthesized. The context arrives as strings, as -c key=value gives it.
 func TestBadSettingsFailCleanly(t *testing.T) {
+	t.Parallel() // a subprocess: no CDK call in this process
 	stderr, code, outdir := runApp(t, map[string]any{
 		"deployTarget":  "instances",
 		"fleetSize":     "many",
@@ -119,24 +120,31 @@ func TestBadSettingsFailCleanly(t *testing.T) {
 	assert.Empty(t, entries, "nothing is synthesized")
 }
 
-// TestCLIContext runs the app with the keys the CDK CLI 2.1148.1 adds to the context itself
-// (recorded from its CDK_CONTEXT_JSON), lookups it records in cdk.context.json, and a feature flag
-// given on the command line: none of them is a setting, and the synth passes. .ci/run also
-// synthesizes through the real CLI with a feature flag.
-func TestCLIContext(t *testing.T) {
-	stderr, code, _ := runApp(t, map[string]any{
+// TestCLIContextAndGoodSettings runs the app with the keys the CDK CLI 2.1148.1 adds to the context
+// itself (recorded from its CDK_CONTEXT_JSON), lookups it records in cdk.context.json, a feature
+// flag given on the command line, and valid -c strings: none of the CLI's keys is a setting, the
+// strings parse, and the synth writes the template. One run answers both, because each run is a
+// jsii process and a whole synth. .ci/run also synthesizes through the real CLI with a feature flag.
+func TestCLIContextAndGoodSettings(t *testing.T) {
+	t.Parallel() // a subprocess: no CDK call in this process
+	stderr, code, outdir := runApp(t, map[string]any{
 		"aws:cdk:enable-path-metadata": true, "aws:cdk:enable-asset-metadata": true,
 		"aws:cdk:disable-version-reporting": true, "aws:cdk:bundling-stacks": []any{"**"},
 		"@aws-cdk/core:failSynthOnValidationErrors": false, "@aws-cdk/aws-lambda:recognizeVersionProps": "true",
 		"availability-zones:account=123456789012:region=eu-west-1": []any{"eu-west-1a", "eu-west-1b"},
 		"acknowledged-issue-numbers":                               []any{32775.0},
+		"deployTarget":                                             "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "app-env",
+		"approval": "false", "terminationProtection": "false",
 	})
-	assert.Equal(t, 0, code, stderr)
+	require.Equal(t, 0, code, stderr)
+	_, err := os.Stat(filepath.Join(outdir, StackName+".template.json"))
+	assert.NoError(t, err)
 }
 
 // TestWrapperPrintsOnlyTheErrorBlock runs the app as cdk.json does (scripts/cdk-app) with a
 // misspelled key: the output is the error block, and nothing from the go tool.
 func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
+	t.Parallel() // a subprocess: no CDK call in this process
 	context := cdktest.Context()
 	context["aproval"] = "false"
 	ctx, err := json.Marshal(context)
@@ -154,21 +162,12 @@ func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
 	assert.NoFileExists(t, stale, "an earlier failure's report would fail the next synth in the CLI")
 }
 
-// TestGoodSettingsSynthesize runs the app the same way with valid -c strings.
-func TestGoodSettingsSynthesize(t *testing.T) {
-	stderr, code, outdir := runApp(t, map[string]any{
-		"deployTarget": "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "app-env",
-		"approval": "false", "terminationProtection": "false",
-	})
-	require.Equal(t, 0, code, stderr)
-	_, err := os.Stat(filepath.Join(outdir, StackName+".template.json"))
-	assert.NoError(t, err)
-}
-
 // TestCompliancePacksAreChecked proves the setting adds a pack: the default stack does not pass
 // NIST 800-53 R5 yet, so the synth fails with its findings, as the README says.
 func TestCompliancePacksAreChecked(t *testing.T) {
-	output, code, _ := runApp(t, map[string]any{"compliancePacks": `["NIST.800.53.R5"]`})
+	t.Parallel() // a subprocess: no CDK call in this process
+	// Without building the functions, which the packs do not look at.
+	output, code, _ := runApp(t, map[string]any{"compliancePacks": `["NIST.800.53.R5"]`, "aws:cdk:bundling-stacks": []any{}})
 	assert.Equal(t, 1, code)
 	assert.Contains(t, output, "NIST.800.53.R5-")
 	assert.Contains(t, output, "synthesis failed: ")
@@ -179,6 +178,7 @@ func TestCompliancePacksAreChecked(t *testing.T) {
 // TestConstructsDocCompiles type-checks the program in docs/constructs.md against the packages as
 // they are, so the documented public API cannot drift.
 func TestConstructsDocCompiles(t *testing.T) {
+	t.Parallel() // the go tool: no CDK call in this process
 	doc, err := os.ReadFile("docs/constructs.md")
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(doc), "```go\n")

@@ -92,7 +92,7 @@ func TestRehearsal(t *testing.T) {
 	d2 := deployment{id: "d2", archive: filepath.Join(agent, "d2", "deployment-archive"), previous: d1.archive}
 	d2.spec = unpack(t, bundle2, filepath.Join(agent, "d2"))
 	d3 := deployment{id: "d3", archive: filepath.Join(agent, "d3", "deployment-archive"), previous: d2.archive,
-		env: []string{"VALIDATE_BUDGET_SECONDS=2"}}
+		env: []string{"VALIDATE_BUDGET_SECONDS=1"}}
 	d3.spec = unpack(t, bundle2, filepath.Join(agent, "d3"))
 	require.NoError(t, os.WriteFile(filepath.Join(d3.archive, "bin", "sample-app"), []byte("#!/bin/sh\necho 'broken release: exiting' >&2\nexit 1\n"), 0o644))
 	d4 := deployment{id: "d4", archive: filepath.Join(agent, "d4", "deployment-archive"), previous: d2.archive}

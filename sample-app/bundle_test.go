@@ -73,10 +73,15 @@ func TestValidateServiceFitsItsHook(t *testing.T) {
 	if budget == nil || timeout == nil {
 		t.Fatal("cannot find the validation budget or the hook timeout")
 	}
+	pause := regexp.MustCompile(`VALIDATE_PAUSE_SECONDS:-(\d+)`).FindStringSubmatch(script)
+	if pause == nil {
+		t.Fatal("cannot find the pause between tries")
+	}
 	b, _ := strconv.Atoi(budget[1])
 	limit, _ := strconv.Atoi(timeout[1])
-	const lastTry, diagnostics = 4, 2 * 10 // curl --max-time 2 and sleep 2; two "timeout 10" commands
-	if b+lastTry+diagnostics >= limit {
+	p, _ := strconv.Atoi(pause[1])
+	const request, diagnostics = 2, 2 * 10 // curl --max-time 2; two "timeout 10" commands
+	if lastTry := request + p; b+lastTry+diagnostics >= limit {
 		t.Errorf("validate_service.sh may run %d s, but its hook times out after %d s", b+lastTry+diagnostics, limit)
 	}
 }

@@ -136,14 +136,11 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Equal(t, "us-east-1", *drStack.Region())
 	assert.Equal(t, []string{cdktest.OtherAccount, "us-east-1"}, []string{*labStack.Account(), *labStack.Region()})
 
-	p := cdktest.Synth(t, pipelineStack)
-	assert.Empty(t, p.NagErrors)
-	prod := cdktest.Synth(t, prodStack)
-	assert.Empty(t, prod.NagErrors)
-	dr := cdktest.Synth(t, drStack)
-	assert.Empty(t, dr.NagErrors)
-	lab := cdktest.Synth(t, labStack)
-	assert.Empty(t, lab.NagErrors)
+	all := cdktest.SynthAll(t, pipelineStack, prodStack, drStack, labStack)
+	p, prod, dr, lab := all[0], all[1], all[2], all[3]
+	for _, s := range all {
+		assert.Empty(t, s.NagErrors, *s.Stack.StackName())
+	}
 
 	dependencies := func(st awscdk.Stack) (names []string) {
 		for _, d := range *st.Dependencies() {

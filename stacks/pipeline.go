@@ -25,6 +25,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
+	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
@@ -62,6 +63,8 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		sp.Description = jsii.String("CI/CD pipeline: CodeCommit, CodeBuild, CodeDeploy, with notifications.")
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	// The stack's two Go functions compile on another core while the rest is constructed.
+	gofunc.Prebuild(stack, notification.FormatterPackage, delivery.FunctionPackage)
 
 	deployments := s.Deployments()
 	crossAccount := false

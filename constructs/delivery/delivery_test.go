@@ -19,7 +19,6 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/delivery"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
-	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -122,12 +121,23 @@ func TestRequiredProps(t *testing.T) {
 	assert.PanicsWithValue(t, "delivery.New: props.Stages is required", func() { delivery.New(stack, jsii.String("B"), &delivery.Props{Pipeline: p}) })
 }
 
-// TestFunctionBuilds: the function is a static Linux arm64 executable, as the runtime needs.
-func TestFunctionBuilds(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	require.NoError(t, gofunc.Build(delivery.FunctionPackage, out))
-	f, err := elf.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	assert.Equal(t, elf.EM_AARCH64, f.Machine)
+// TestFunctionBundle builds the function as cdk synth does, without a prebuild: the asset is a
+// static Linux arm64 executable named bootstrap.
+func TestFunctionBundle(t *testing.T) {
+	ctx := cdktest.Context()
+	outdir := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir),
+		PostCliContext: &map[string]any{"aws:cdk:bundling-stacks": []any{"**"}}})
+	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
+	delivery.New(stack, jsii.String("Delivery"), &delivery.Props{Pipeline: pipelineIn(stack), Stages: []string{"Deploy-beta"}})
+	app.Synth(nil)
+	template := assertions.Template_FromStack(stack, nil)
+	functions := template.FindResources(jsii.String("AWS::Lambda::Function"), nil)
+	require.Len(t, *functions, 1)
+	for _, fn := range *functions {
+		f, err := elf.Open(filepath.Join(outdir, (*fn)["Metadata"].(map[string]any)["aws:asset:path"].(string), "bootstrap"))
+		require.NoError(t, err)
+		assert.Equal(t, elf.EM_AARCH64, f.Machine)
+		f.Close()
+	}
 }

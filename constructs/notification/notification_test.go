@@ -19,6 +19,7 @@ import (
 
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -112,12 +113,17 @@ func TestSubscribeInAKnownAccount(t *testing.T) {
 }
 
 // TestFormatterBundle builds the formatter as cdk synth does: the asset is a static Linux arm64
-// executable named bootstrap, built with the local Go toolchain (no Docker, no network).
+// executable named bootstrap, built with the local Go toolchain (no Docker, no network), here
+// ahead of the bundling (gofunc.Prebuild).
 func TestFormatterBundle(t *testing.T) {
-	ctx := cdktest.Context() // bundles every stack, as the CLI does
+	ctx := cdktest.Context()
 	outdir := t.TempDir()
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	// Bundles every stack, as the CLI does (after the tests' context, which turns bundling off).
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir),
+		PostCliContext: &map[string]any{"aws:cdk:bundling-stacks": []any{"**"}}})
 	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
+	// As the pipeline stack does: the build starts at once, and the bundling takes its binary.
+	gofunc.Prebuild(stack, notification.FormatterPackage)
 	n := notification.New(stack, jsii.String("N"), nil)
 	app.Synth(nil)
 	template := assertions.Template_FromStack(stack, nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -20,8 +21,8 @@ import (
 type Synthesized struct {
 	// Stack is the synthesized stack.
 	Stack awscdk.Stack
-	// Template is the assertions view of its template.
-	Template assertions.Template
+	// view is the assertions view of its template, made on first use.
+	view assertions.Template
 	// JSON is the template as plain Go values, for questions Match cannot ask.
 	JSON map[string]any
 	// NagErrors lists "path: finding" for every unsuppressed cdk-nag error.
@@ -103,24 +104,49 @@ func NewStack(id string) awscdk.Stack {
 // findings are printed above it.
 func Synth(t testing.TB, stack awscdk.Stack) *Synthesized {
 	t.Helper()
+	return SynthAll(t, stack)[0]
+}
+
+// SynthAll synthesizes the app of stacks once and keeps, for each stack, everything a test asks
+// of it. (assertions.Template.FromStack and Annotations.FromStack would each synthesize the whole
+// app again, for every stack.)
+func SynthAll(t testing.TB, stacks ...awscdk.Stack) []*Synthesized {
+	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
-			t.Fatalf("synthesis of %s failed: %v", *stack.StackName(), r)
+			t.Fatalf("synthesis of %s failed: %v", *stacks[0].StackName(), r)
 		}
 	}()
-	s := &Synthesized{Stack: stack, Template: assertions.Template_FromStack(stack, nil)}
-	b, err := json.Marshal(s.Template.ToJSON())
-	if err != nil {
-		panic(err)
+	assembly := awscdk.Stage_Of(stacks[0]).Synth(&awscdk.StageSynthesisOptions{Force: jsii.Bool(true)})
+	var out []*Synthesized
+	for _, stack := range stacks {
+		artifact := assembly.GetStackArtifact(stack.ArtifactId())
+		s := &Synthesized{Stack: stack}
+		b, err := json.Marshal(artifact.Template())
+		if err != nil {
+			panic(err)
+		}
+		if err := json.Unmarshal(b, &s.JSON); err != nil {
+			panic(err)
+		}
+		for _, m := range *artifact.Messages() {
+			if m.Level == cxapi.SynthesisMessageLevel_ERROR {
+				s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+			}
+		}
+		sort.Strings(s.NagErrors)
+		out = append(out, s)
 	}
-	if err := json.Unmarshal(b, &s.JSON); err != nil {
-		panic(err)
+	return out
+}
+
+// Template is the assertions view of the template, made on first use: Has and HasResource use
+// the library's matchers.
+func (s *Synthesized) Template() assertions.Template {
+	if s.view == nil {
+		s.view = assertions.Template_FromJSON(&s.JSON, nil)
 	}
-	for _, m := range *assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String(".*"))) {
-		s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
-	}
-	sort.Strings(s.NagErrors)
-	return s
+	return s.view
 }
 
 // Resources returns the logical ids and bodies of every resource of a type.
@@ -168,13 +194,13 @@ func (s *Synthesized) Text() string {
 // a plain value), reporting the mismatch as a test error instead of a jsii panic.
 func (s *Synthesized) Has(t testing.TB, typ string, props any) {
 	t.Helper()
-	s.try(t, func() { s.Template.HasResourceProperties(jsii.String(typ), props) })
+	s.try(t, func() { s.Template().HasResourceProperties(jsii.String(typ), props) })
 }
 
 // HasResource is Has for the whole resource body, for DeletionPolicy and the like.
 func (s *Synthesized) HasResource(t testing.TB, typ string, body any) {
 	t.Helper()
-	s.try(t, func() { s.Template.HasResource(jsii.String(typ), body) })
+	s.try(t, func() { s.Template().HasResource(jsii.String(typ), body) })
 }
 
 // Count asserts how many resources of a type there are.
@@ -205,7 +231,8 @@ func Arr(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&i
 // package's tests synthesized, so that CI can lint them all with cfn-lint (.ci/run sets it).
 const TemplatesDirVariable = "CDK_PIPELINE_TEMPLATES_DIR"
 
-// Main runs a package's tests and closes jsii after them; call it from TestMain.
+// Main runs a package's tests and closes jsii after them; call it from TestMain. Assets are not
+// bundled (see NewApp).
 //
 // aws-cdk-lib's built-in template validation is off in tests unless CDK_VALIDATION is set: it costs
 // about two seconds per test process, and CI lints every synthesized template with cfn-lint, AWS's
@@ -215,6 +242,12 @@ const TemplatesDirVariable = "CDK_PIPELINE_TEMPLATES_DIR"
 func Main(m *testing.M) {
 	if os.Getenv("CDK_VALIDATION") == "" {
 		os.Setenv("CDK_VALIDATION", "false")
+	}
+	// The CLI's way to pass context, read by every app, also one an Example makes with
+	// awscdk.NewApp(nil): no bundling, as in NewApp. A test that bundles sets it in the app's
+	// PostCliContext, which comes after.
+	if os.Getenv("CDK_CONTEXT_JSON") == "" {
+		os.Setenv("CDK_CONTEXT_JSON", `{"aws:cdk:bundling-stacks":[]}`)
 	}
 	os.Setenv("CDK_OUTDIR", outdir())
 	// The jsii client, and with it the environment its Node.js process will get, is created while

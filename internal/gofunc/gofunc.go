@@ -9,16 +9,17 @@
 package gofunc
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pipekit/cdk-pipeline/internal/gobuild"
 )
 
 // Runtime is the runtime of every function of the stack: OS-only, Amazon Linux 2023.
@@ -59,21 +60,70 @@ func placeholder(importPath string) string {
 
 type localBuild struct{ pkg string }
 
-// TryBundle builds the package into outputDir/bootstrap. It panics with the compiler's output
-// when the build fails, which stops the synth with that message.
+// TryBundle builds the package into outputDir/bootstrap, or takes the binary Prebuild made. It
+// panics with the compiler's output when the build fails, which stops the synth with that message.
 func (b *localBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
-	if err := Build(b.pkg, filepath.Join(*outputDir, "bootstrap")); err != nil {
+	out := filepath.Join(*outputDir, "bootstrap")
+	if v, ok := prebuilds.Load(b.pkg); ok {
+		p := v.(*prebuild)
+		<-p.done
+		if p.err == nil {
+			p.err = copyFile(p.path, out)
+		}
+		if p.err != nil {
+			panic(p.err.Error())
+		}
+		return jsii.Bool(true)
+	}
+	if err := gobuild.BuildCached(b.pkg, out); err != nil {
 		panic(err.Error())
 	}
 	return jsii.Bool(true)
 }
 
 // Build compiles the main package importPath for the functions' runtime into the file out.
-func Build(importPath, out string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, importPath)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("gofunc: building %s for Lambda: %v\n%s", importPath, err, output)
+func Build(importPath, out string) error { return gobuild.Build(importPath, out) }
+
+// prebuild is a build that Prebuild started.
+type prebuild struct {
+	done chan struct{}
+	path string
+	err  error
+}
+
+var prebuilds sync.Map // import path → *prebuild
+
+// Prebuild starts building the main packages importPaths in the background, when stack's assets
+// will be bundled (the CLI's stack selection; tests turn bundling off), so that the builds run on
+// another core while the app constructs the rest of the stack. Code's bundling then waits for the
+// binary instead of building it. A package is built once per process.
+func Prebuild(stack awscdk.Stack, importPaths ...string) {
+	if !*stack.BundlingRequired() {
+		return
 	}
-	return nil
+	for _, pkg := range importPaths {
+		p := &prebuild{done: make(chan struct{})}
+		if _, started := prebuilds.LoadOrStore(pkg, p); started {
+			continue
+		}
+		// Only the go command runs here: no CDK call, since jsii is not goroutine-safe.
+		go func() {
+			defer close(p.done)
+			dir, err := os.MkdirTemp("", "gofunc-prebuild")
+			if err != nil {
+				p.err = err
+				return
+			}
+			p.path = filepath.Join(dir, "bootstrap")
+			p.err = gobuild.BuildCached(pkg, p.path)
+		}()
+	}
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }

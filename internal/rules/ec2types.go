@@ -2,6 +2,14 @@
 
 package rules
 
+// ec2TableVersion is the aws-cdk-go version the table was generated from, and ec2TableDigest
+// the digest of its entries (see tableDigest): TestEC2TableIsCurrent fails when go.mod requires
+// another version, or when the entries were edited, until go generate ./internal/rules runs again.
+const (
+	ec2TableVersion = "v2.276.0"
+	ec2TableDigest  = "3735408ce7085d95326de2412bf65ad4eb0d8c2f269e367efd31c0381b7e6e7d"
+)
+
 // ec2Families maps each EC2 instance family aws-cdk-lib knows to its architecture as
 // awsec2.InstanceType.Architecture infers it: ARM_64, X86_64, or empty where it cannot.
 var ec2Families = map[string]string{
