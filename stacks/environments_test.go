@@ -98,6 +98,7 @@ func TestDefaultHasNoEnvironmentIDs(t *testing.T) {
 	assert.Equal(t, obj{"Result": "ROLLBACK"}, stagesOf(s)["Deploy"]["OnFailure"])
 	assert.Contains(t, toJSON(stagesOf(s)["Deploy"]["OnSuccess"]), `"WaitTime":"10"`, "the default bake")
 	assert.NotContains(t, stagesOf(synth(t, "instances"))["Deploy"], "OnSuccess", "instances have no alarms to bake with")
+	assert.NotContains(t, stagesOf(synth(t, "instances"))["Deploy"], "OnFailure", "stageRollback=false")
 }
 
 // TestAccountsAndRegions: the pipeline in one account and region; prod in another account, dr in

@@ -40,6 +40,7 @@ var configurations = map[string]func(*settings.Settings){
 		s.Approval = false
 		s.DeployTarget, s.InstanceTag, s.DeploymentConfig = settings.Instances, settings.Tag{Key: "Env", Value: "prod"}, "AllAtOnce"
 		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []settings.PipelineState{settings.PipelineFailed}, "QUEUED", false
+		s.StageRollback = false
 		s.OperatorUsers = []string{"alice", "bob"}
 		s.PullRequestChecks = false
 		s.Notifications = []settings.Subscriber{
