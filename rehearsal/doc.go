@@ -21,7 +21,8 @@
 //
 // What it skips, because this machine is not an EC2 instance: systemd is not PID 1, so
 // testdata/shims stands in for systemctl, journalctl, useradd and id (the service runs as root,
-// without the unit's sandboxing); the build uses this machine's Go and Go build cache (the image's
+// without the unit's sandboxing); validate_service.sh pauses 0.2 s between tries instead of 2 s;
+// the build uses this machine's Go and Go build cache (the image's
 // Go is 1.20, the app declares go 1.20, and the build cache changes speed only); the load balancer
 // and the Auto Scaling lifecycle hook are not involved.
 package rehearsal

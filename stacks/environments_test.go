@@ -113,6 +113,9 @@ func TestAccountsAndRegions(t *testing.T) {
 	s := parsed(t, ctx)
 	require.NoError(t, s.CheckEnvironments(cdktest.Account, "eu-west-1"))
 	assert.Error(t, s.CheckEnvironments("", ""), "cross-account environments need the pipeline's account")
+	assert.PanicsWithError(t, s.CheckEnvironments("", "").Error(), func() {
+		stacks.NewPipelineStack(cdktest.NewApp(), "Agnostic", &stacks.Props{Settings: s})
+	}, "a library user gets the settings' words, not a jsii trace")
 	app := cdktest.NewApp()
 	pipelineStack := stacks.NewPipelineStack(app, "Multi", &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},

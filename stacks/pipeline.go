@@ -49,12 +49,22 @@ const approveStage = "Approve"
 // environments list): the delivery metrics count their deployments.
 const deployStage = "Deploy"
 
-// NewPipelineStack builds the whole pipeline: source, build, optional approval, deploy,
-// notifications, operators, and the compliance checks. It panics when the settings are invalid;
-// validate them first with Settings.Validate for a readable error.
+// NewPipelineStack builds the whole pipeline: source, build, the environments' approvals and
+// deploy stages, notifications, delivery metrics, operators, and the compliance checks. It panics
+// when the settings are invalid, or name another account or region while props.Env does not give
+// the stack's own; check them first with Settings.Validate and Settings.CheckEnvironments for a
+// readable error.
 func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	s := props.Settings
 	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	// An environment in another account or region needs the stack's own account and region.
+	account, region := "", ""
+	if e := props.Env; e != nil && e.Account != nil && e.Region != nil {
+		account, region = *e.Account, *e.Region
+	}
+	if err := s.CheckEnvironments(account, region); err != nil {
 		panic(err)
 	}
 	sp := props.StackProps

@@ -321,6 +321,14 @@ func (s *State) deliver(stage string, st *Stage, ids []string, sample func(strin
 	}
 	changes := map[string]*change{}
 	var keys []string
+	// A commit that an execution not known yet also carries waits for it: that one may have
+	// started first.
+	waiting := map[string]bool{}
+	for _, x := range s.Executions {
+		if !x.Known && x.Commit != "" {
+			waiting[x.Commit] = true
+		}
+	}
 	for _, id := range ids {
 		x := s.Executions[id]
 		if !x.Known || x.Rollback {
@@ -330,7 +338,7 @@ func (s *State) deliver(stage string, st *Stage, ids []string, sample func(strin
 		if x.Commit != "" {
 			key = x.Commit
 		}
-		if _, done := st.Delivered[key]; done {
+		if _, done := st.Delivered[key]; done || waiting[key] {
 			continue
 		}
 		if _, done := st.Delivered[id]; done {

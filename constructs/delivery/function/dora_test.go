@@ -191,35 +191,42 @@ func TestSuperseded(t *testing.T) {
 
 // Two environments: beta deploys at once, prod after an approval; the same change has a lead time
 // in each. A re-run of the deployed commit is a deployment but no new change.
-func TestEnvironmentsAndReruns(t *testing.T) {
-	stages := []string{"Deploy-beta", "Deploy-prod"}
-	events := []Event{
+var environments = []string{"Deploy-beta", "Deploy-prod"}
+
+func environmentsAndReruns(t *testing.T) []Event {
+	return []Event{
 		start(t, "e1", "10:00:00"), source(t, "e1", "10:00:04", "c1"),
 		stage(t, "e1", "Deploy-beta", "10:10:00", succeeded),
 		stage(t, "e1", "Deploy-prod", "13:00:00", succeeded), ended(t, "e1", "13:00:01", succeeded),
 		start(t, "e2", "14:00:00"), source(t, "e2", "14:00:04", "c1"),
 		stage(t, "e2", "Deploy-beta", "14:10:00", succeeded), ended(t, "e2", "14:10:05", "STOPPED"),
 	}
+}
+
+func TestEnvironmentsAndReruns(t *testing.T) {
 	assert.Equal(t, []string{
 		"Deployments Deploy-beta 1@10:10:00", "Deployments Deploy-beta 1@14:10:00", "Deployments Deploy-prod 1@13:00:00",
 		"LeadTime Deploy-beta 600@10:10:00", "LeadTime Deploy-prod 10800@13:00:00",
-	}, run(t, stages, events))
+	}, run(t, environments, environmentsAndReruns(t)))
 }
 
 // A failed deploy stage retried by an operator in the same execution: two deployments, one failed,
 // restored by the retry, which delivers the change.
-func TestRetriedStage(t *testing.T) {
-	events := append(success(t),
+func retriedStage(t *testing.T) []Event {
+	return append(success(t),
 		start(t, "e2", "11:00:00"), source(t, "e2", "11:00:03", "c2"),
 		stage(t, "e2", "Deploy", "11:10:00", failed), ended(t, "e2", "11:10:01", failed),
 		stage(t, "e2", "Deploy", "11:30:00", succeeded), ended(t, "e2", "11:30:01", succeeded),
 	)
+}
+
+func TestRetriedStage(t *testing.T) {
 	assert.Equal(t, []string{
 		"Deployments Deploy 1@10:12:00", "Deployments Deploy 1@11:10:00", "Deployments Deploy 1@11:30:00",
 		"FailedDeployments Deploy 1@11:10:00",
 		"LeadTime Deploy 1800@11:30:00", "LeadTime Deploy 720@10:12:00",
 		"TimeToRestore Deploy 1200@11:30:00",
-	}, run(t, deploy, events))
+	}, run(t, deploy, retriedStage(t)))
 }
 
 // Events of other pipelines, stages and kinds change nothing; a duplicate delivery counts once.
@@ -241,29 +248,36 @@ func TestIgnoredAndDuplicates(t *testing.T) {
 // minute) arrive in any order, an execution's STARTED event may come last (a retried delivery),
 // and every event may come twice: the samples stay the same.
 func TestOutOfOrder(t *testing.T) {
-	scenarios := map[string][]Event{
-		"success": success(t), "failure then restore": failureThenRestore(t), "rollback after failure": failureRolledBack(t),
-		"rollback after bake": bakeRolledBack(t), "superseded": superseded(t),
+	type scenario struct {
+		stages []string
+		events []Event
+	}
+	scenarios := map[string]scenario{
+		"success": {deploy, success(t)}, "failure then restore": {deploy, failureThenRestore(t)},
+		"rollback after failure": {deploy, failureRolledBack(t)}, "rollback after bake": {deploy, bakeRolledBack(t)},
+		"superseded": {deploy, superseded(t)}, "environments and reruns": {environments, environmentsAndReruns(t)},
+		"retried stage": {deploy, retriedStage(t)},
 	}
 	rng := rand.New(rand.NewSource(1))
-	for name, events := range scenarios {
-		want := run(t, deploy, events)
+	for name, sc := range scenarios {
+		events := sc.events
+		want := run(t, sc.stages, events)
 		moved := 0
 		for i := 0; i < 200; i++ {
 			shuffled := localShuffle(rng, events, time.Minute)
 			if fmt.Sprint(ids(shuffled)) != fmt.Sprint(ids(events)) {
 				moved++
 			}
-			require.Equal(t, want, run(t, deploy, shuffled), "%s, order %v", name, ids(shuffled))
+			require.Equal(t, want, run(t, sc.stages, shuffled), "%s, order %v", name, ids(shuffled))
 		}
 		require.Greater(t, moved, 100, "%s: the shuffles change the order", name)
 		for _, e := range events {
 			if e.DetailType == pipelineExecution && e.Detail.State == started {
 				late := append(without(events, e.ID), e)
-				require.Equal(t, want, run(t, deploy, late), "%s, %s last", name, e.ID)
+				require.Equal(t, want, run(t, sc.stages, late), "%s, %s last", name, e.ID)
 			}
 		}
-		require.Equal(t, want, run(t, deploy, append(append([]Event{}, events...), events...)), name+" twice")
+		require.Equal(t, want, run(t, sc.stages, append(append([]Event{}, events...), events...)), name+" twice")
 	}
 }
 

@@ -23,7 +23,8 @@
 // Order: EventBridge delivers at least once and in no guaranteed order. Duplicates are dropped by
 // event id. A fact that arrives before what it depends on waits in the state: an execution's
 // stage results until its STARTED event (which says whether it is a rollback), a change until its
-// execution ends or deploys, a rollback's attribution until the rollback itself ends. Events
+// execution ends or deploys and every execution that carries its commit is known, a rollback's
+// attribution until the rollback itself ends. Events
 // minutes apart (one deploy and the next in a stage, a failure and its restore) are assumed to
 // arrive in order.
 //
