@@ -6,7 +6,10 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/deploywindow"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
+	"github.com/pipekit/cdk-pipeline/internal/instancetype"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 )
 
 // DefaultBakeMinutes is how long a deploy stage watches its target's alarms after it succeeded,
@@ -116,10 +119,10 @@ func (p *parser) environments(key string, s Settings) ([]Environment, []map[stri
 		set := map[string]bool{}
 		for k, v := range obj {
 			if !contains(environmentKeys, k) {
-				if near := rules.Nearest(k, environmentKeys); near != "" {
-					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; did you mean %s?", name, rules.Show(k), near))
+				if near := hint.Nearest(k, environmentKeys); near != "" {
+					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; did you mean %s?", name, hint.Show(k), near))
 				} else {
-					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; the fields are %s", name, rules.Show(k), strings.Join(environmentKeys, ", ")))
+					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; the fields are %s", name, hint.Show(k), strings.Join(environmentKeys, ", ")))
 				}
 				continue
 			}
@@ -178,11 +181,11 @@ func validateEnvironment(e Environment, complete bool, key func(field string) st
 	add := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key(field)}, args...)...))
 	}
-	check("deployTarget", rules.OneOf(e.DeployTarget, Targets, "a target"))
+	check("deployTarget", hint.OneOf(e.DeployTarget, Targets, "a target"))
 	if e.FleetSize < 1 || e.FleetSize > 10 {
 		add("fleetSize", "%d is out of range; use 1 to 10", e.FleetSize)
 	}
-	check("instanceType", rules.InstanceType(e.InstanceType))
+	check("instanceType", instancetype.Check(e.InstanceType))
 	switch {
 	case !complete:
 	case e.DeployTarget == Instances:
@@ -198,27 +201,27 @@ func validateEnvironment(e Environment, complete bool, key func(field string) st
 		}
 	}
 	if e.InstanceTag != (Tag{}) {
-		check("instanceTag", rules.Tag(e.InstanceTag.Key, e.InstanceTag.Value))
+		check("instanceTag", names.Tag(e.InstanceTag.Key, e.InstanceTag.Value))
 	}
 	if e.BeanstalkApplication != "" {
-		check("beanstalkApplication", rules.BeanstalkApplication(e.BeanstalkApplication))
+		check("beanstalkApplication", names.BeanstalkApplication(e.BeanstalkApplication))
 	}
 	if e.BeanstalkEnvironment != "" {
-		check("beanstalkEnvironment", rules.BeanstalkEnvironment(e.BeanstalkEnvironment))
+		check("beanstalkEnvironment", names.BeanstalkEnvironment(e.BeanstalkEnvironment))
 	}
-	check("deploymentConfig", rules.OneOf(e.DeploymentConfig, DeploymentConfigs, "a deployment configuration"))
+	check("deploymentConfig", hint.OneOf(e.DeploymentConfig, DeploymentConfigs, "a deployment configuration"))
 	if e.BakeMinutes < 0 || e.BakeMinutes > 1440 {
 		add("bakeMinutes", "%d is out of range; use 0 to 1440 (a day)", e.BakeMinutes)
 	} else if complete && e.BakeMinutes > 0 && !e.HasAlarms() {
 		add("bakeMinutes", "%s deploys to %q, which has no alarms to watch; use 0, or the fleet target", e.Label(), e.DeployTarget)
 	}
 	if e.DeployWindow != "" {
-		_, err := rules.DeployWindow(e.DeployWindow)
+		_, err := deploywindow.Parse(e.DeployWindow)
 		check("deployWindow", err)
 	}
-	check("deployWindowTimeZone", rules.TimeZone(e.DeployWindowTimeZone))
+	check("deployWindowTimeZone", deploywindow.TimeZone(e.DeployWindowTimeZone))
 	if e.Account != "" {
-		check("account", rules.Account(e.Account))
+		check("account", names.Account(e.Account))
 		if e.BakeMinutes > 0 && complete {
 			add("bakeMinutes", "%s is in account %s: CodePipeline reads a bake's alarms with the pipeline's role, in the pipeline's account; use 0", e.Label(), e.Account)
 		}
@@ -227,7 +230,7 @@ func validateEnvironment(e Environment, complete bool, key func(field string) st
 		add("deployTarget", "%s: a beanstalk target must be in the pipeline's account and region; use fleet or instances there", e.Label())
 	}
 	if e.Region != "" {
-		check("region", rules.Region(e.Region))
+		check("region", names.Region(e.Region))
 	}
 	return errs
 }
@@ -239,7 +242,7 @@ func (s Settings) validateEnvironments() []error {
 	for i, e := range s.Environments {
 		prefix := fmt.Sprintf("environments[%d]", i)
 		if !environmentNameRE.MatchString(e.Name) {
-			errs = append(errs, fmt.Errorf("%s.name: %s is not an environment name: use 1-32 letters, digits or '-', starting with a letter", prefix, rules.Show(e.Name)))
+			errs = append(errs, fmt.Errorf("%s.name: %s is not an environment name: use 1-32 letters, digits or '-', starting with a letter", prefix, hint.Show(e.Name)))
 		} else if j, dup := seen[strings.ToLower(e.Name)]; dup {
 			errs = append(errs, fmt.Errorf("%s.name: %q is the name of environments[%d] too; names must differ (ignoring case)", prefix, e.Name, j))
 		} else {

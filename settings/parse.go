@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // Keys are the context keys of the contract, in the order docs/settings.md documents them.
@@ -89,7 +90,7 @@ func (p *parser) check(err error) {
 }
 
 func (p *parser) fail(key string, raw any, want string) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s is not %s", key, rules.Show(raw), want))
+	p.errs = append(p.errs, fmt.Errorf("%s: %s is not %s", key, hint.Show(raw), want))
 }
 
 // value returns the raw value of key, or false when the key is absent, nil or too long to consider.
@@ -165,12 +166,12 @@ func (p *parser) integer(key string, dst *int) {
 }
 
 // states reads a list of pipeline states.
-func (p *parser) states(key string, dst *[]PipelineState) {
+func (p *parser) states(key string, dst *[]notify.PipelineState) {
 	var names []string
 	if p.list(key, &names) {
-		*dst = make([]PipelineState, len(names))
+		*dst = make([]notify.PipelineState, len(names))
 		for i, n := range names {
-			(*dst)[i] = PipelineState(n)
+			(*dst)[i] = notify.PipelineState(n)
 		}
 	}
 }
@@ -222,7 +223,7 @@ func (p *parser) subscribers(key string, dst *[]Subscriber) {
 			}
 			*field = strings.TrimSpace(s)
 		}
-		out = append(out, Subscriber{Protocol: Protocol(protocol), Endpoint: endpoint})
+		out = append(out, Subscriber{Protocol: notify.Protocol(protocol), Endpoint: endpoint})
 	}
 	*dst = out
 }
@@ -256,7 +257,7 @@ func parseTag(s string) (Tag, error) {
 	k, v, found := strings.Cut(s, "=")
 	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 	if !found || k == "" {
-		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", rules.Show(s))
+		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", hint.Show(s))
 	}
 	return Tag{Key: k, Value: v}, nil
 }
@@ -276,9 +277,9 @@ func unknownKeys(ctx map[string]any) error {
 		}
 		name := k
 		if !plainKeyRE.MatchString(k) {
-			name = rules.Show(k)
+			name = hint.Show(k)
 		}
-		if near := rules.Nearest(k, Keys); near != "" {
+		if near := hint.Nearest(k, Keys); near != "" {
 			errs = append(errs, fmt.Errorf("%s: unknown setting; did you mean %s?", name, near))
 		} else {
 			errs = append(errs, fmt.Errorf("%s: unknown setting; the settings are listed in docs/settings.md", name))

@@ -5,7 +5,7 @@
 // and check settings without the CDK.
 package settings
 
-import "github.com/pipekit/cdk-pipeline/internal/rules"
+import "github.com/pipekit/cdk-pipeline/notify"
 
 // Target is where the Deploy stage releases the application.
 type Target string
@@ -20,44 +20,11 @@ const (
 	Beanstalk Target = "beanstalk"
 )
 
-// Protocol is an SNS subscription protocol; the constants below are its values. It is the same
-// type as notification.Protocol.
-type Protocol = rules.Protocol
-
-// The SNS protocols a subscriber may use.
-const (
-	Email       = rules.Email
-	EmailJSON   = rules.EmailJSON
-	HTTP        = rules.HTTP
-	HTTPS       = rules.HTTPS
-	SQS         = rules.SQS
-	Lambda      = rules.Lambda
-	Firehose    = rules.Firehose
-	Application = rules.Application
-	SMS         = rules.SMS
-)
-
-// PipelineState is a state of a pipeline execution, as notifyOn names it. It is the same type as
-// notification.PipelineState.
-type PipelineState = rules.PipelineState
-
-// The pipeline execution states.
-const (
-	PipelineCanceled   = rules.PipelineCanceled
-	PipelineFailed     = rules.PipelineFailed
-	PipelineResumed    = rules.PipelineResumed
-	PipelineStarted    = rules.PipelineStarted
-	PipelineStopped    = rules.PipelineStopped
-	PipelineStopping   = rules.PipelineStopping
-	PipelineSucceeded  = rules.PipelineSucceeded
-	PipelineSuperseded = rules.PipelineSuperseded
-)
-
 // Subscriber is one SNS subscription to pipeline and deployment events.
 type Subscriber struct {
 	// Protocol is an SNS protocol: email, email-json, http, https, sqs, lambda, firehose,
 	// application or sms.
-	Protocol Protocol `json:"protocol"`
+	Protocol notify.Protocol `json:"protocol"`
 	// Endpoint is the address in the protocol's form: an email address, a URL, an ARN or an
 	// E.164 phone number.
 	Endpoint string `json:"endpoint"`
@@ -87,7 +54,7 @@ type Settings struct {
 	// Notifications are the subscribers to pipeline and deployment events.
 	Notifications []Subscriber
 	// NotifyOn are the pipeline execution states that notify.
-	NotifyOn []PipelineState
+	NotifyOn []notify.PipelineState
 	// DeployTarget is where the application is released.
 	DeployTarget Target
 	// FleetSize is the number of instances in a new fleet.
@@ -133,8 +100,6 @@ var (
 	Targets           = []Target{Fleet, Instances, Beanstalk}
 	DeploymentConfigs = []string{"OneAtATime", "HalfAtATime", "AllAtOnce"}
 	ExecutionModes    = []string{"SUPERSEDED", "QUEUED", "PARALLEL"}
-	Protocols         = rules.Protocols
-	PipelineStates    = rules.PipelineStates
 	// Packs are the optional cdk-nag rule packs.
 	Packs = []string{"NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
 )
@@ -147,7 +112,7 @@ func Defaults() Settings {
 		Approval:              true,
 		ApproverEmails:        []string{},
 		Notifications:         []Subscriber{},
-		NotifyOn:              []PipelineState{PipelineFailed, PipelineStopped, PipelineSucceeded},
+		NotifyOn:              []notify.PipelineState{notify.PipelineFailed, notify.PipelineStopped, notify.PipelineSucceeded},
 		DeployTarget:          Fleet,
 		FleetSize:             2,
 		InstanceType:          "t3.micro",

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // cdkJSONContext is the context that cdk.json ships with, so the defaults here and there cannot drift.
@@ -72,7 +74,7 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 			{Protocol: "sms", Endpoint: "+14155550100"},
 			{Protocol: "https", Endpoint: "https://hooks.example.com/x"},
 		},
-		NotifyOn: []PipelineState{PipelineFailed}, DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large",
+		NotifyOn: []notify.PipelineState{notify.PipelineFailed}, DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large",
 		DeploymentConfig: "AllAtOnce",
 		OperatorUsers:    []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
 		CompliancePacks: []string{"HIPAA.Security"},
@@ -130,7 +132,7 @@ func TestEveryProtocolAcceptsItsEndpoint(t *testing.T) {
 		s.Notifications = []Subscriber{sub}
 		assert.NoError(t, s.Validate(), sub.Protocol)
 	}
-	assert.Len(t, Protocols, 9)
+	assert.Len(t, notify.Protocols, 9)
 }
 
 // TestBadInput is the contract for every wrong value: each case must fail with exactly the listed

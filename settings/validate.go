@@ -7,11 +7,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
+	"github.com/pipekit/cdk-pipeline/internal/names"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // Validate reports every problem with s at once, one error per problem, each naming its key. The
-// checks are package rules', which the construct packages apply to their props too.
+// checks are packages names, deploywindow and instancetype's, which the construct packages apply to
+// their props too.
 func (s Settings) Validate() error {
 	var errs []error
 	check := func(key string, err error) {
@@ -21,14 +24,14 @@ func (s Settings) Validate() error {
 	}
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	check("repositoryName", rules.RepositoryName(s.RepositoryName))
-	check("branch", rules.Branch(s.Branch))
+	check("repositoryName", names.RepositoryName(s.RepositoryName))
+	check("branch", names.Branch(s.Branch))
 	for i, e := range s.ApproverEmails {
-		check(fmt.Sprintf("approverEmails[%d]", i), rules.EmailAddress(e))
+		check(fmt.Sprintf("approverEmails[%d]", i), names.EmailAddress(e))
 	}
 	partitions := map[string]bool{}
 	for i, sub := range s.Notifications {
-		arn, err := rules.Endpoint(sub.Protocol, sub.Endpoint)
+		arn, err := names.Endpoint(sub.Protocol, sub.Endpoint)
 		check(fmt.Sprintf("notifications[%d]", i), err)
 		if arn != nil {
 			partitions[arn.Partition] = true
@@ -38,10 +41,10 @@ func (s Settings) Validate() error {
 		add("notifications: the ARNs name %d partitions (%s); they must all be the stack's partition", len(partitions), strings.Join(sortedKeys(partitions), ", "))
 	}
 	if len(s.NotifyOn) == 0 {
-		add("notifyOn: the list is empty; name at least one of %s", joined(PipelineStates))
+		add("notifyOn: the list is empty; name at least one of %s", joined(notify.PipelineStates))
 	}
 	for i, state := range s.NotifyOn {
-		check(fmt.Sprintf("notifyOn[%d]", i), rules.OneOf(state, PipelineStates, "a pipeline state"))
+		check(fmt.Sprintf("notifyOn[%d]", i), hint.OneOf(state, notify.PipelineStates, "a pipeline state"))
 	}
 	// The top-level target keys describe the one environment of a pipeline without an
 	// environments list, and are the defaults of the list's entries otherwise, which are checked
@@ -53,11 +56,11 @@ func (s Settings) Validate() error {
 	errs = append(errs, validateEnvironment(top, len(s.Environments) == 0, func(field string) string { return field })...)
 	errs = append(errs, s.validateEnvironments()...)
 	for i, u := range s.OperatorUsers {
-		check(fmt.Sprintf("operatorUsers[%d]", i), rules.IAMUserName(u))
+		check(fmt.Sprintf("operatorUsers[%d]", i), names.IAMUserName(u))
 	}
-	check("executionMode", rules.OneOf(s.ExecutionMode, ExecutionModes, "an execution mode"))
+	check("executionMode", hint.OneOf(s.ExecutionMode, ExecutionModes, "an execution mode"))
 	for i, pack := range s.CompliancePacks {
-		check(fmt.Sprintf("compliancePacks[%d]", i), rules.OneOf(pack, Packs, "a rule pack"))
+		check(fmt.Sprintf("compliancePacks[%d]", i), hint.OneOf(pack, Packs, "a rule pack"))
 	}
 	errs = append(errs, s.unused()...)
 	errs = append(errs, repeats("approverEmails", s.ApproverEmails)...)
@@ -75,7 +78,7 @@ func (s Settings) Validate() error {
 func (s Settings) CheckAccount(account string) error {
 	var errs []error
 	for i, sub := range s.Notifications {
-		if err := rules.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
+		if err := names.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
 			errs = append(errs, fmt.Errorf("notifications[%d]: %w", i, err))
 		}
 	}
