@@ -4,6 +4,7 @@
 package deploywindow
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -21,14 +22,36 @@ import (
 //
 // A window is a set of minutes, not a schedule: "* 9-16" is every minute from 09:00 to 16:59,
 // while "0 9-16" would open the window for the first minute of each hour only.
-func Parse(expr string) (string, error) {
-	bad := func(format string, args ...any) (string, error) {
-		return "", fmt.Errorf("%s is not a deployment window: %s", hint.Show(expr), fmt.Sprintf(format, args...))
-	}
+func Parse(expr string) (string, error) { return parse(expr, true) }
+
+// parse is Parse; hints says whether a message may try the other form.
+func parse(expr string, hints bool) (string, error) {
 	e := strings.TrimSpace(expr)
+	inner, cron := strings.CutPrefix(e, "cron(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	cron = cron && closed
+	// The two forms differ by one leading field, so a field error in one often means the other
+	// form was meant: say so when the same fields make a valid window in the other form.
+	bad := func(format string, args ...any) (string, error) {
+		msg := fmt.Sprintf(format, args...)
+		if cron {
+			msg += "; inside cron(...) the fields are EventBridge's, minutes first: minutes hours day-of-month month day-of-week year"
+		}
+		if !hints {
+			return "", errors.New(msg)
+		}
+		if cron {
+			if w, err := parse(inner, false); err == nil {
+				msg += fmt.Sprintf(", and these fields are a window in the DeploymentWindow form, seconds first (%s): write it without cron(...)", hint.Show(w))
+			}
+		} else if _, err := parse("cron("+e+")", false); err == nil {
+			msg += "; these fields are a window in EventBridge's form, minutes first: write cron(" + e + ")"
+		}
+		return "", fmt.Errorf("%s is not a deployment window: %s", hint.Show(expr), msg)
+	}
 	var fields []string
-	if strings.HasPrefix(e, "cron(") && strings.HasSuffix(e, ")") {
-		fields = strings.Fields(e[len("cron(") : len(e)-1])
+	if cron {
+		fields = strings.Fields(inner)
 		if len(fields) != 6 {
 			return bad("cron(...) takes 6 fields (minutes hours day-of-month month day-of-week year), not %d", len(fields))
 		}

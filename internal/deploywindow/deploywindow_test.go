@@ -1,6 +1,7 @@
 package deploywindow
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,9 +31,16 @@ func TestParse(t *testing.T) {
 		"* * 9-16 ? * MON-FRX":       `day-of-week field "MON-FRX": "FRX" is not a number or SUN-SAT`,
 		"* ? 9-16 ? * MON":           "? is allowed in the day fields only",
 		"* * 9-16 ? * MON; rm -rf /": "use 6 or 7 fields",
+		// The other form's fields: each message says which form was meant.
+		"cron(* * 9-16 ? * MON-FRI)": `month field "?": ? is allowed in the day fields only; inside cron(...) the fields are EventBridge's, minutes first: minutes hours day-of-month month day-of-week year, and these fields are a window in the DeploymentWindow form, seconds first ("* * 9-16 ? * MON-FRI"): write it without cron(...)`,
+		"cron(* 9-16 ? * MON-FRX *)": `day-of-week field "MON-FRX": "FRX" is not a number or SUN-SAT; inside cron(...) the fields are EventBridge's, minutes first: minutes hours day-of-month month day-of-week year`,
+		"0 9-16 ? * MON-FRI *":       `the seconds field must be *; these fields are a window in EventBridge's form, minutes first: write cron(0 9-16 ? * MON-FRI *)`,
 	} {
 		_, err := Parse(in)
 		assert.ErrorContains(t, err, want, in)
+		if !strings.Contains(want, "form") {
+			assert.NotContains(t, err.Error(), "form", "%s: no hint of the other form when it would not help", in)
+		}
 	}
 }
 

@@ -99,12 +99,21 @@ func distance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// OneOf returns an error unless value is one of allowed, naming what the value should be.
+// OneOf returns an error unless value is one of allowed, naming what the value should be, and the
+// allowed value it likely meant: the same in another letter case, or a typo of it.
 func OneOf[T ~string](value T, allowed []T, what string) error {
 	if slices.Contains(allowed, value) {
 		return nil
 	}
-	return fmt.Errorf("%s is not %s; use %s", Show(string(value)), what, Joined(allowed))
+	err := fmt.Errorf("%s is not %s; use %s", Show(string(value)), what, Joined(allowed))
+	words := make([]string, len(allowed))
+	for i, a := range allowed {
+		words[i] = string(a)
+	}
+	if near := Nearest(string(value), words); near != "" {
+		err = fmt.Errorf("%w; did you mean %s?", err, near)
+	}
+	return err
 }
 
 // Joined lists items for a message: "a, b, c".

@@ -18,8 +18,10 @@ func TestNearest(t *testing.T) {
 }
 
 func TestOneOf(t *testing.T) {
-	assert.NoError(t, OneOf("b", []string{"a", "b"}, "a letter"))
-	assert.EqualError(t, OneOf("c", []string{"a", "b"}, "a letter"), `"c" is not a letter; use a, b`)
+	assert.NoError(t, OneOf("beta", []string{"alpha", "beta"}, "a letter"))
+	assert.EqualError(t, OneOf("gamma", []string{"alpha", "beta"}, "a letter"), `"gamma" is not a letter; use alpha, beta`)
+	assert.EqualError(t, OneOf("Fleet", []string{"fleet", "instances"}, "a target"), `"Fleet" is not a target; use fleet, instances; did you mean fleet?`)
+	assert.EqualError(t, OneOf("HalfAtTime", []string{"OneAtATime", "HalfAtATime"}, "a configuration"), `"HalfAtTime" is not a configuration; use OneAtATime, HalfAtATime; did you mean HalfAtATime?`)
 }
 
 func TestShow(t *testing.T) {

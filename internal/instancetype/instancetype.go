@@ -24,6 +24,9 @@ var instanceTypeRE = regexp.MustCompile(`^([a-z0-9-]+)\.([a-z0-9-]+)$`)
 func Check(s string) error {
 	m := instanceTypeRE.FindStringSubmatch(s)
 	if m == nil {
+		if lower := strings.ToLower(s); lower != s && Check(lower) == nil {
+			return fmt.Errorf("%s is not an EC2 instance type: they are written in lowercase; did you mean %s?", hint.Show(s), lower)
+		}
 		return fmt.Errorf("%s is not an EC2 instance type such as t3.micro", hint.Show(s))
 	}
 	family, size := m[1], m[2]

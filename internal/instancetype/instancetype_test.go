@@ -19,6 +19,8 @@ func TestCheck(t *testing.T) {
 		"c7gn.large":   "is an Arm (Graviton) type",
 		"u-6tb1.metal": "runs only on dedicated hosts",
 		"mac1.metal":   "runs only on dedicated hosts",
+		"T3.MICRO":     `"T3.MICRO" is not an EC2 instance type: they are written in lowercase; did you mean t3.micro?`,
+		"T4G.MICRO":    `"T4G.MICRO" is not an EC2 instance type such as t3.micro`,
 	} {
 		err := Check(typ)
 		if assert.Error(t, err, typ) {
