@@ -16,9 +16,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
-	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/notify"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
 
@@ -190,7 +190,7 @@ func (d deployment) forwardDeploymentEvents(pipelineStack awscdk.Stack) {
 			DetailType: jsii.Strings("CodeDeploy Deployment State-change Notification"),
 			Detail: &map[string]any{
 				"application": []*string{group.Application().ApplicationName()}, "deploymentGroup": []*string{group.DeploymentGroupName()},
-				"state": notification.DeploymentStates,
+				"state": notify.DeploymentStates,
 			},
 		},
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/notify"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
@@ -39,7 +40,7 @@ var configurations = map[string]func(*settings.Settings){
 		s.ImportRepository, s.RepositoryName, s.Branch = true, "legacy-app", "release/1"
 		s.Approval = false
 		s.DeployTarget, s.InstanceTag, s.DeploymentConfig = settings.Instances, settings.Tag{Key: "Env", Value: "prod"}, "AllAtOnce"
-		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []settings.PipelineState{settings.PipelineFailed}, "QUEUED", false
+		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []notify.PipelineState{notify.PipelineFailed}, "QUEUED", false
 		s.StageRollback = false
 		s.OperatorUsers = []string{"alice", "bob"}
 		s.PullRequestChecks = false

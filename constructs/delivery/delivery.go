@@ -25,7 +25,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -91,8 +91,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Delivery {
 	if props == nil {
 		props = &Props{}
 	}
-	rules.Required("delivery.New", "Pipeline", props.Pipeline == nil)
-	rules.Required("delivery.New", "Stages", len(props.Stages) == 0)
+	guard.Required("delivery.New", "Pipeline", props.Pipeline == nil)
+	guard.Required("delivery.New", "Stages", len(props.Stages) == 0)
 	d := &Delivery{pipeline: props.Pipeline, namespace: DefaultNamespace}
 	if props.Namespace != nil {
 		d.namespace = *props.Namespace

@@ -72,10 +72,8 @@ func Config(name string) awscodedeploy.IServerDeploymentConfig {
 // stopped, or that tripped an alarm while it rolled out.
 func rollback(withAlarms bool) *awscodedeploy.AutoRollbackConfig {
 	return &awscodedeploy.AutoRollbackConfig{
-		FailedDeployment:  ptr(true),
-		StoppedDeployment: ptr(true),
-		DeploymentInAlarm: ptr(withAlarms),
+		FailedDeployment:  new(true),
+		StoppedDeployment: new(true),
+		DeploymentInAlarm: new(withAlarms),
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

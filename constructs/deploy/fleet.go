@@ -19,7 +19,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/instancetype"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -100,7 +101,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		props = &FleetProps{}
 	}
 	if props.InstanceType != nil {
-		rules.Must("deploy.NewFleet: props.InstanceType", rules.InstanceType(*props.InstanceType.ToString()))
+		guard.Must("deploy.NewFleet: props.InstanceType", instancetype.Check(*props.InstanceType.ToString()))
 	}
 	f := &Fleet{Vpc: props.Vpc}
 	constructs.NewConstruct_Override(f, scope, id)

@@ -10,7 +10,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -61,7 +62,7 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 		props = &InstancesProps{}
 	}
 	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
-	rules.Must("deploy.NewInstances: props.TagKey and TagValue", rules.Tag(*key, *value))
+	guard.Must("deploy.NewInstances: props.TagKey and TagValue", names.Tag(*key, *value))
 	in := &Instances{alarms: props.Alarms}
 	constructs.NewConstruct_Override(in, scope, id)
 	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{

@@ -3,6 +3,9 @@
 // small Go function (package formatter); machines (email-json, http, https, sqs, lambda, firehose,
 // application) get the full event JSON. Nothing is lost: each rule target retries and has a
 // dead-letter queue, so has the function, and so has every subscription.
+//
+// The subscription protocols and the states that notify are package notify's types, which the
+// app's settings use too.
 package notification
 
 import (
@@ -22,39 +25,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // FormatterPackage is the Go main package of the function that writes the readable messages.
 const FormatterPackage = "github.com/pipekit/cdk-pipeline/constructs/notification/formatter"
-
-// PipelineState is a state of a pipeline execution. It is the same type as settings.PipelineState.
-type PipelineState = rules.PipelineState
-
-// The pipeline execution states that Props.States may name.
-const (
-	PipelineCanceled   = rules.PipelineCanceled
-	PipelineFailed     = rules.PipelineFailed
-	PipelineResumed    = rules.PipelineResumed
-	PipelineStarted    = rules.PipelineStarted
-	PipelineStopped    = rules.PipelineStopped
-	PipelineStopping   = rules.PipelineStopping
-	PipelineSucceeded  = rules.PipelineSucceeded
-	PipelineSuperseded = rules.PipelineSuperseded
-)
-
-// DeploymentState is a state of a CodeDeploy deployment.
-type DeploymentState = rules.DeploymentState
-
-// The CodeDeploy deployment states that notify. A rollback shows as the failed or stopped
-// deployment's FAILURE or STOP, then as the rollback deployment's own START and SUCCESS.
-const (
-	DeploymentStart   = rules.DeploymentStart
-	DeploymentSuccess = rules.DeploymentSuccess
-	DeploymentFailure = rules.DeploymentFailure
-	DeploymentStop    = rules.DeploymentStop
-)
 
 // Props configures a Notification. Nil props means all defaults.
 type Props struct {
@@ -62,8 +40,8 @@ type Props struct {
 	// Default: none; no pipeline feed.
 	Pipeline awscodepipeline.IPipeline
 	// States are the pipeline execution states that notify.
-	// Default: PipelineFailed, PipelineStopped and PipelineSucceeded.
-	States []PipelineState
+	// Default: notify.PipelineFailed, notify.PipelineStopped and notify.PipelineSucceeded.
+	States []notify.PipelineState
 	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
 	// Default: none; no deployment feed.
 	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
@@ -101,16 +79,13 @@ type Notification struct {
 	publisher awsiam.Role
 }
 
-// DeploymentStates are the CodeDeploy states that notify.
-var DeploymentStates = []DeploymentState{DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop}
-
 // New creates a Notification. It panics when a state in States is not a pipeline state.
 func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props == nil {
 		props = &Props{}
 	}
 	for _, state := range props.States {
-		rules.Must("notification.New", rules.OneOf(state, rules.PipelineStates, "a pipeline state"))
+		guard.Must("notification.New", hint.OneOf(state, notify.PipelineStates, "a pipeline state"))
 	}
 	n := &Notification{Key: props.Key, Messages: props.Messages, Events: props.Events}
 	constructs.NewConstruct_Override(n, scope, id)
@@ -145,7 +120,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props.Pipeline != nil {
 		states := props.States
 		if len(states) == 0 {
-			states = []PipelineState{PipelineFailed, PipelineStopped, PipelineSucceeded}
+			states = []notify.PipelineState{notify.PipelineFailed, notify.PipelineStopped, notify.PipelineSucceeded}
 		}
 		// Created here rather than with the pipeline's OnStateChange, so that the rule belongs to
 		// this construct.
@@ -174,7 +149,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 				Detail: &map[string]interface{}{
 					"application":     apps,
 					"deploymentGroup": groups,
-					"state":           DeploymentStates,
+					"state":           notify.DeploymentStates,
 				},
 			},
 		})

@@ -20,6 +20,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -30,8 +31,8 @@ func Example() {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("NotificationExample"), nil)
 	n := notification.New(stack, jsii.String("Notification"), nil)
-	n.Subscribe(notification.Email, "ops@example.com")
-	n.Subscribe(notification.HTTPS, "https://hooks.example.com/pipeline")
+	n.Subscribe(notify.Email, "ops@example.com")
+	n.Subscribe(notify.HTTPS, "https://hooks.example.com/pipeline")
 	queue := awssqs.NewQueue(stack, jsii.String("Audit"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: n.SubscriptionDeadLetters, MaxReceiveCount: jsii.Number(5)}})
 	n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{DeadLetterQueue: n.SubscriptionDeadLetters}))
@@ -40,7 +41,7 @@ func Example() {
 		subs := template.FindResources(jsii.String("AWS::SNS::Subscription"), map[string]any{"Properties": map[string]any{"Protocol": protocol}})
 		fmt.Println(protocol, len(*subs))
 	}
-	fmt.Println(notification.Email.Readable(), notification.HTTPS.Readable())
+	fmt.Println(notify.Email.Readable(), notify.HTTPS.Readable())
 	// Output:
 	// email 1
 	// https 1
@@ -56,7 +57,7 @@ func Example_existingTopics() {
 	messages := awssns.Topic_FromTopicArn(stack, jsii.String("Messages"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
 	events := awssns.Topic_FromTopicArn(stack, jsii.String("Events"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops-json"))
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})
-	n.Subscribe(notification.SMS, "+14155550100")
+	n.Subscribe(notify.SMS, "+14155550100")
 	template := assertions.Template_FromStack(stack, nil)
 	fmt.Println(len(*template.FindResources(jsii.String("AWS::SNS::Topic"), nil)), "topics,", len(*template.FindResources(jsii.String("AWS::KMS::Key"), nil)), "key")
 	// Output: 0 topics, 1 key
@@ -67,19 +68,19 @@ func Example_existingTopics() {
 func TestSubscribeChecksEndpoints(t *testing.T) {
 	n := notification.New(cdktest.NewStack("Checked"), jsii.String("N"), nil)
 	for _, c := range []struct {
-		protocol notification.Protocol
+		protocol notify.Protocol
 		endpoint string
 		want     string
 	}{
-		{notification.HTTPS, "http://hooks.example.com/x", `notification.Subscribe: endpoint "http://hooks.example.com/x" is not a URL starting with https:// for protocol https`},
-		{notification.Email, "not-an-email", `notification.Subscribe: endpoint "not-an-email" is not an email address for protocol email`},
-		{notification.SQS, "arn:aws:lambda:us-east-1:123456789012:function:f", "notification.Subscribe: endpoint \"arn:aws:lambda:us-east-1:123456789012:function:f\" is not an ARN like arn:aws:sqs:us-east-1:123456789012:my-queue for protocol sqs"},
+		{notify.HTTPS, "http://hooks.example.com/x", `notification.Subscribe: endpoint "http://hooks.example.com/x" is not a URL starting with https:// for protocol https`},
+		{notify.Email, "not-an-email", `notification.Subscribe: endpoint "not-an-email" is not an email address for protocol email`},
+		{notify.SQS, "arn:aws:lambda:us-east-1:123456789012:function:f", "notification.Subscribe: endpoint \"arn:aws:lambda:us-east-1:123456789012:function:f\" is not an ARN like arn:aws:sqs:us-east-1:123456789012:my-queue for protocol sqs"},
 		{"pager", "x", `notification.Subscribe: protocol "pager" is not supported; use email, email-json, http, https, sqs, lambda, firehose, application, sms`},
 	} {
 		assert.PanicsWithValue(t, c.want, func() { n.Subscribe(c.protocol, c.endpoint) })
 	}
 	assert.PanicsWithValue(t, `notification.New: "DONE" is not a pipeline state; use CANCELED, FAILED, RESUMED, STARTED, STOPPED, STOPPING, SUCCEEDED, SUPERSEDED`, func() {
-		notification.New(cdktest.NewStack("States"), jsii.String("N"), &notification.Props{States: []notification.PipelineState{"DONE"}})
+		notification.New(cdktest.NewStack("States"), jsii.String("N"), &notification.Props{States: []notify.PipelineState{"DONE"}})
 	})
 }
 
@@ -87,7 +88,7 @@ func TestSubscribeChecksEndpoints(t *testing.T) {
 func TestNilProps(t *testing.T) {
 	stack := cdktest.NewStack("Clean")
 	n := notification.New(stack, jsii.String("N"), nil)
-	n.Subscribe(notification.SMS, "+14155550100")
+	n.Subscribe(notify.SMS, "+14155550100")
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	s.Count(t, "AWS::Events::Rule", 0)
@@ -103,10 +104,10 @@ func TestSubscribeInAKnownAccount(t *testing.T) {
 	}})
 	n := notification.New(stack, jsii.String("N"), nil)
 	assert.PanicsWithValue(t, `notification.Subscribe: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`, func() {
-		n.Subscribe(notification.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
+		n.Subscribe(notify.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
 	})
-	assert.Panics(t, func() { n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
-	n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
+	assert.Panics(t, func() { n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
+	n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
 	assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
 		"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:mine",
 	})

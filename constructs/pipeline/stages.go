@@ -12,7 +12,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/deploywindow"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -20,7 +21,7 @@ import (
 // nothing.
 type Safety struct {
 	// Window is when the stage may be entered, in the form of the DeploymentWindow rule
-	// (rules.DeployWindow also takes EventBridge's cron(...) form). An execution that reaches the
+	// (deploywindow.Parse also takes EventBridge's cron(...) form). An execution that reaches the
 	// stage outside the window waits for it.
 	// Default: none; the stage is entered at once.
 	Window *string
@@ -59,13 +60,13 @@ func (p *Pipeline) AddGuardedStage(name string, safety *Safety, actions ...awsco
 		panic(where + ": Rollback and Bake roll the stage back, which a PARALLEL pipeline cannot do")
 	}
 	if safety.Window != nil {
-		window, err := rules.DeployWindow(*safety.Window)
-		rules.Must(where+": Window", err)
+		window, err := deploywindow.Parse(*safety.Window)
+		guard.Must(where+": Window", err)
 		zone := "UTC"
 		if safety.TimeZone != nil {
 			zone = *safety.TimeZone
 		}
-		rules.Must(where+": TimeZone", rules.TimeZone(zone))
+		guard.Must(where+": TimeZone", deploywindow.TimeZone(zone))
 		// Outside the window the condition holds the execution until the window opens (see the
 		// DeploymentWindow rule reference); FAIL is what it does only if the rule itself fails.
 		opts.BeforeEntry = &awscodepipeline.Conditions{Conditions: &[]*awscodepipeline.Condition{{

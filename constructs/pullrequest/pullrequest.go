@@ -23,7 +23,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -70,9 +71,9 @@ type Check struct {
 
 // New creates a Check. It panics without a Repository, or when Branch is not a valid name.
 func New(scope constructs.Construct, id *string, props *Props) *Check {
-	rules.Required("pullrequest.New", "Repository", props == nil || props.Repository == nil)
+	guard.Required("pullrequest.New", "Repository", props == nil || props.Repository == nil)
 	if props.Branch != nil {
-		rules.Must("pullrequest.New: props.Branch", rules.Branch(*props.Branch))
+		guard.Must("pullrequest.New: props.Branch", names.Branch(*props.Branch))
 	}
 	c := &Check{repo: props.Repository, key: props.EncryptionKey}
 	constructs.NewConstruct_Override(c, scope, id)
@@ -149,7 +150,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 // when a failed create rolls back. Deleting what is already gone is not an error, so a stack whose
 // imported repository was deleted can still be deleted.
 func (c *Check) ProtectBranch(branch string) {
-	rules.Must("pullrequest.ProtectBranch", rules.Branch(branch))
+	guard.Must("pullrequest.ProtectBranch", names.Branch(branch))
 	stack, repo := awscdk.Stack_Of(c), c.repo
 	// The first branch's ids carry no suffix: they were the construct's only ids, and ids are API.
 	suffix := ""

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -70,10 +71,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 		props = &Props{}
 	}
 	if props.RepositoryName != nil {
-		rules.Must("source.New: props.RepositoryName", rules.RepositoryName(*props.RepositoryName))
+		guard.Must("source.New: props.RepositoryName", names.RepositoryName(*props.RepositoryName))
 	}
 	if props.Branch != nil {
-		rules.Must("source.New: props.Branch", rules.Branch(*props.Branch))
+		guard.Must("source.New: props.Branch", names.Branch(*props.Branch))
 	}
 	s := &Source{
 		Repository: props.Repository,

@@ -1,29 +1,57 @@
-package rules
+// Package deploywindow checks deployment windows: the cron dialect of CodePipeline's
+// DeploymentWindow rule (and EventBridge's cron(...) form, which it converts), and the window's
+// IANA time zone. It is pure Go and never starts jsii.
+package deploywindow
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones are checked the same on every machine, with or without a zoneinfo database
+
+	"github.com/pipekit/cdk-pipeline/internal/hint"
 )
 
-// DeployWindow checks a deployment window and returns it in the form of CodePipeline's
+// Parse checks a deployment window and returns it in the form of CodePipeline's
 // DeploymentWindow rule: seconds minutes hours day-of-month month day-of-week [year], where seconds
 // can only be "*" and one of the two day fields must be "?". The EventBridge form
 // cron(minutes hours day-of-month month day-of-week year) is accepted too and converted.
 //
 // A window is a set of minutes, not a schedule: "* 9-16" is every minute from 09:00 to 16:59,
 // while "0 9-16" would open the window for the first minute of each hour only.
-func DeployWindow(expr string) (string, error) {
-	bad := func(format string, args ...any) (string, error) {
-		return "", fmt.Errorf("%s is not a deployment window: %s", Show(expr), fmt.Sprintf(format, args...))
-	}
+func Parse(expr string) (string, error) { return parse(expr, true) }
+
+// parse is Parse; hints says whether a message may try the other form.
+func parse(expr string, hints bool) (string, error) {
 	e := strings.TrimSpace(expr)
+	inner, cron := strings.CutPrefix(e, "cron(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	cron = cron && closed
+	// The two forms differ by one leading field, so a field error in one often means the other
+	// form was meant: say so when the same fields make a valid window in the other form.
+	bad := func(format string, args ...any) (string, error) {
+		msg := fmt.Sprintf(format, args...)
+		if cron {
+			msg += "; inside cron(...) the fields are EventBridge's, minutes first: minutes hours day-of-month month day-of-week year"
+		}
+		if !hints {
+			return "", errors.New(msg)
+		}
+		if cron {
+			if w, err := parse(inner, false); err == nil {
+				msg += fmt.Sprintf(", and these fields are a window in the DeploymentWindow form, seconds first (%s): write it without cron(...)", hint.Show(w))
+			}
+		} else if _, err := parse("cron("+e+")", false); err == nil {
+			msg += "; these fields are a window in EventBridge's form, minutes first: write cron(" + e + ")"
+		}
+		return "", fmt.Errorf("%s is not a deployment window: %s", hint.Show(expr), msg)
+	}
 	var fields []string
-	if strings.HasPrefix(e, "cron(") && strings.HasSuffix(e, ")") {
-		fields = strings.Fields(e[len("cron(") : len(e)-1])
+	if cron {
+		fields = strings.Fields(inner)
 		if len(fields) != 6 {
 			return bad("cron(...) takes 6 fields (minutes hours day-of-month month day-of-week year), not %d", len(fields))
 		}
@@ -40,7 +68,7 @@ func DeployWindow(expr string) (string, error) {
 	names := []string{"seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year"}
 	for i := 1; i < len(fields); i++ {
 		if err := windowField(i, fields[i]); err != nil {
-			return bad("%s field %s: %v", names[i], Show(fields[i]), err)
+			return bad("%s field %s: %v", names[i], hint.Show(fields[i]), err)
 		}
 	}
 	if (fields[3] == "?") == (fields[5] == "?") {
@@ -76,7 +104,7 @@ func windowField(i int, f string) error {
 	for _, term := range strings.Split(f, ",") {
 		m := windowTermRE.FindStringSubmatch(strings.ToUpper(term))
 		if m == nil {
-			return fmt.Errorf("%s is not a value, a range a-b, or a step x/n", Show(term))
+			return fmt.Errorf("%s is not a value, a range a-b, or a step x/n", hint.Show(term))
 		}
 		if m[1] == "*" {
 			continue
@@ -108,34 +136,16 @@ func windowValue(i int, v string) (int, error) {
 			return j + 1, nil
 		}
 	}
-	return 0, fmt.Errorf("%s is not a number%s", Show(v), map[int]string{4: " or JAN-DEC", 5: " or SUN-SAT"}[i])
+	return 0, fmt.Errorf("%s is not a number%s", hint.Show(v), map[int]string{4: " or JAN-DEC", 5: " or SUN-SAT"}[i])
 }
 
 // TimeZone checks an IANA time zone name, such as Europe/Paris or UTC.
 func TimeZone(name string) error {
 	if name == "" || name == "Local" {
-		return fmt.Errorf("%s is not an IANA time zone name such as UTC or Europe/Paris", Show(name))
+		return fmt.Errorf("%s is not an IANA time zone name such as UTC or Europe/Paris", hint.Show(name))
 	}
 	if _, err := time.LoadLocation(name); err != nil {
-		return fmt.Errorf("%s is not an IANA time zone name such as UTC or Europe/Paris", Show(name))
-	}
-	return nil
-}
-
-// Account checks a twelve-digit AWS account id.
-func Account(id string) error {
-	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
-		return fmt.Errorf("%s is not an AWS account id: use its twelve digits", Show(id))
-	}
-	return nil
-}
-
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-
-// Region checks the form of an AWS region name, such as eu-west-1.
-func Region(name string) error {
-	if !regionRE.MatchString(name) {
-		return fmt.Errorf("%s is not an AWS region name such as eu-west-1", Show(name))
+		return fmt.Errorf("%s is not an IANA time zone name such as UTC or Europe/Paris", hint.Show(name))
 	}
 	return nil
 }

@@ -1,17 +1,17 @@
-// Package rules holds the checks and the vocabulary that the settings contract and the construct
-// packages share, so that a value the app's settings refuse is refused by the library too, in the
-// same words. It is pure Go and never starts jsii.
+// Package hint writes the parts of an error message that show a value and suggest what was meant:
+// a raw value quoted and cut short, and the nearest of the allowed words to a likely typo.
 //
-// A check returns nil or one error that describes the value and what is wrong with it, without
-// naming a setting: package settings prefixes the setting ("fleetSize: ..."), a construct
-// package its function ("notification.Subscribe: ...").
-package rules
-
-//go:generate go run ./gen ec2types.go
+// The checks that the settings contract and the construct packages share (packages names,
+// deploywindow and instancetype) return nil or one error that describes the value and what is
+// wrong with it, without naming a setting: package settings prefixes the setting ("fleetSize:
+// ..."), a construct package its function ("notification.Subscribe: ..."). It is pure Go and
+// never starts jsii.
+package hint
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -99,36 +99,28 @@ func distance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// HasControl reports whether s has a control character.
-func HasControl(s string) bool {
-	return strings.ContainsFunc(s, unicode.IsControl)
-}
-
-// OneOf returns an error unless value is one of allowed, naming what the value should be.
+// OneOf returns an error unless value is one of allowed, naming what the value should be, and the
+// allowed value it likely meant: the same in another letter case, or a typo of it.
 func OneOf[T ~string](value T, allowed []T, what string) error {
-	for _, a := range allowed {
-		if a == value {
-			return nil
-		}
+	if slices.Contains(allowed, value) {
+		return nil
 	}
-	names := make([]string, len(allowed))
+	err := fmt.Errorf("%s is not %s; use %s", Show(string(value)), what, Joined(allowed))
+	words := make([]string, len(allowed))
 	for i, a := range allowed {
-		names[i] = string(a)
+		words[i] = string(a)
 	}
-	return fmt.Errorf("%s is not %s; use %s", Show(string(value)), what, strings.Join(names, ", "))
+	if near := Nearest(string(value), words); near != "" {
+		err = fmt.Errorf("%w; did you mean %s?", err, near)
+	}
+	return err
 }
 
-// Must panics with one line, "fn: err", when err is not nil: how a construct refuses a prop
-// before it creates anything.
-func Must(fn string, err error) {
-	if err != nil {
-		panic(fn + ": " + err.Error())
+// Joined lists items for a message: "a, b, c".
+func Joined[T ~string](items []T) string {
+	names := make([]string, len(items))
+	for i, item := range items {
+		names[i] = string(item)
 	}
-}
-
-// Required panics with one line naming the prop when it is missing.
-func Required(fn, prop string, missing bool) {
-	if missing {
-		panic(fn + ": props." + prop + " is required")
-	}
+	return strings.Join(names, ", ")
 }
