@@ -55,7 +55,7 @@ func (p *Pipeline) AddGuardedStage(name string, safety *Safety, actions ...awsco
 	where := "pipeline.AddGuardedStage " + name
 	// "For pipelines in PARALLEL mode, stage rollback is not available", nor conditions with a
 	// rollback result (CodePipeline User Guide, execution modes):
-	// https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html#concepts-how-it-works-executions
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/execution-modes.html
 	if p.mode == awscodepipeline.ExecutionMode_PARALLEL && (safety.Rollback || (safety.Bake != nil && len(safety.Alarms) > 0)) {
 		panic(where + ": Rollback and Bake roll the stage back, which a PARALLEL pipeline cannot do")
 	}

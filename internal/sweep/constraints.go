@@ -26,7 +26,7 @@ var Constraints = []Constraint{
 	{
 		ID:    "parallel-has-no-rollback",
 		Rule:  "A pipeline in PARALLEL mode has no stage rollback: no failure or success condition with the result ROLLBACK.",
-		Doc:   "https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html#concepts-how-it-works-executions",
+		Doc:   "https://docs.aws.amazon.com/codepipeline/latest/userguide/execution-modes.html",
 		Check: parallelHasNoRollback,
 	},
 	{

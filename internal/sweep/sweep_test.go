@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -192,3 +193,41 @@ func TestChanges(t *testing.T) {
 }
 
 func regexpOf(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// TestExpectedChangesAreDocumented: every change a setting makes on purpose is said, in these
+// words, where users read about settings.
+func TestExpectedChangesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/settings.md")
+	require.NoError(t, err)
+	text := strings.Join(strings.Fields(string(doc)), " ")
+	for _, e := range ExpectedChanges {
+		assert.Contains(t, text, e.Doc)
+	}
+}
+
+// TestConstraintsAreDocumented: docs/sweep.md lists every constraint of the table, by id.
+func TestConstraintsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/sweep.md")
+	require.NoError(t, err)
+	for _, c := range Constraints {
+		assert.Contains(t, string(doc), "`"+c.ID+"`")
+		assert.Contains(t, string(doc), c.Doc, c.ID)
+	}
+}
+
+// TestRetainedNamesAreDocumented: the recovery for each kind of retained, named resource is where
+// users look after a failed deploy; and a retained, named resource of another kind is reported.
+func TestRetainedNamesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	require.NoError(t, err)
+	text := strings.Join(strings.Fields(string(doc)), " ")
+	for _, k := range RetainedNames {
+		assert.Contains(t, text, k.Doc)
+	}
+	app := appOf(stack(t, "CicdPipeline", PipelineAccount, PipelineRegion, `{"Resources":{
+		"PipelineArtifactBucket5F943F51":{"Type":"AWS::S3::Bucket","DeletionPolicy":"RetainExceptOnCreate","Properties":{"BucketName":"cicdpipelineneartifactbucketfe168335b31f0b46a876"}},
+		"B":{"Type":"AWS::S3::Bucket","DeletionPolicy":"RetainExceptOnCreate","Properties":{}},
+		"C":{"Type":"AWS::S3::Bucket","DeletionPolicy":"Delete","Properties":{"BucketName":"scratch"}},
+		"D":{"Type":"AWS::S3::Bucket","DeletionPolicy":"Retain","Properties":{"BucketName":"new-kind"}}}}`))
+	assert.Equal(t, []string{`CicdPipeline/D: AWS::S3::Bucket "new-kind"`}, UndocumentedRetainedNames(app))
+}

@@ -42,6 +42,7 @@ func Paths(dims []Dimension) []Path {
 		{"one", "beta-prod"}, {"beta-prod", "one"}, {"beta-prod", "prod-beta"},
 		{"other-account", "every-relation"}, {"every-relation", "other-account"},
 		{"remote-then-local-in-region", "local-then-remote-in-region"},
+		{"other-account", "beta-prod"},
 	} {
 		from, to := slices.Clone(pinned), slices.Clone(pinned)
 		from[envDim], to[envDim] = classIndex(dims[envDim], t[0]), classIndex(dims[envDim], t[1])
@@ -145,8 +146,34 @@ type Expected struct {
 	Path *regexp.Regexp
 	// Change matches the change's String.
 	Change *regexp.Regexp
-	// Why is what the settings documentation says.
-	Why string
+	// Doc is the sentence of docs/settings.md ("Changing settings after the first deploy") that
+	// tells the user; a test checks that it is there.
+	Doc string
+}
+
+// ExpectedChanges are the stateful changes settings make on purpose, each documented.
+var ExpectedChanges = []Expected{
+	{
+		Path:   regexp.MustCompile(`^repository=imported$`),
+		Change: regexp.MustCompile(`^CicdPipeline/SourceRepository[0-9A-F]{8} removed$`),
+		Doc:    "Turning `importRepository` on keeps the repository the stack created (it is retained, not deleted) and stops managing it",
+	},
+	{
+		Path:   regexp.MustCompile(`^pullRequestChecks=off$`),
+		Change: regexp.MustCompile(`^CicdPipeline/PullRequestChecksLogs[0-9A-F]{8} removed$`),
+		Doc:    "Turning `pullRequestChecks` off keeps the checks' build logs (their log group is retained)",
+	},
+	{
+		// The artifact bucket gets a name that stacks of other accounts can know.
+		Path:   regexp.MustCompile(`^environments=(.*->)?(other-account|every-relation)$|^environments=other-account->beta-prod$`),
+		Change: regexp.MustCompile(`^CicdPipeline/PipelineArtifactBucket[0-9A-F]{8} replaced$`),
+		Doc:    "Adding the first environment in another account, or removing the last one, replaces the artifact bucket",
+	},
+	{
+		Path:   regexp.MustCompile(`^environments=.*->`),
+		Change: regexp.MustCompile(`^CicdPipeline-[A-Za-z0-9-]+ stack removed$`),
+		Doc:    "Removing an environment in another account or region leaves its stack deployed",
+	},
 }
 
 // Unexpected returns the changes that no Expected entry allows.
@@ -204,5 +231,47 @@ func Disagreement(stack string, changes []Change, impacts []Impact) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// RetainedName is a kind of resource that outlives its stack under a name fixed at synthesis, so
+// that deploying the stack again after deleting it stops at "already exists" until the resource is
+// deleted by hand; docs/operations.md ("Deploying again after deleting") lists each kind.
+type RetainedName struct {
+	Type string
+	// Resource matches the resource's stack/logical-id.
+	Resource *regexp.Regexp
+	// Doc is how docs/operations.md names the kind; a test checks that it is there.
+	Doc string
+}
+
+// RetainedNames are the kinds the stacks have.
+var RetainedNames = []RetainedName{
+	{"AWS::CodeCommit::Repository", regexp.MustCompile(`^CicdPipeline/SourceRepository[0-9A-F]{8}$`), "the repository (`repositoryName`)"},
+	{"AWS::S3::Bucket", regexp.MustCompile(`^CicdPipeline/PipelineArtifactBucket[0-9A-F]{8}$`), "the artifact bucket, when an environment is in another account"},
+	{"AWS::S3::Bucket", regexp.MustCompile(`^CicdPipeline-replication-[a-z0-9-]+/ReplicationBucket[0-9A-F]{8}$`), "each other region's artifact store, `<stack>-replication-<region>-<hash>`"},
+}
+
+// UndocumentedRetainedNames returns the retained resources of app with a fixed name that no
+// RetainedName describes.
+func UndocumentedRetainedNames(app *App) []string {
+	var out []string
+	for _, s := range app.Stacks {
+		for _, r := range s.Resources("") {
+			policy, _ := r.Body["DeletionPolicy"].(string)
+			prop, named := nameProps[r.Type()]
+			if !named || (policy != "Retain" && policy != "RetainExceptOnCreate" && policy != "Snapshot") {
+				continue
+			}
+			v, ok := r.Props()[prop]
+			if !ok {
+				continue
+			}
+			name := s.Render(v)
+			if !slices.ContainsFunc(RetainedNames, func(k RetainedName) bool { return k.Type == r.Type() && k.Resource.MatchString(r.String()) }) {
+				out = append(out, fmt.Sprintf("%s: %s %q", r, r.Type(), name))
+			}
+		}
+	}
 	return out
 }
