@@ -237,4 +237,3 @@ func countRemoved(pairs []templatePair) int {
 	}
 	return n
 }
-

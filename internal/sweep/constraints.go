@@ -541,7 +541,9 @@ func bakeAlarms(app *App) []string {
 					if !alarmIn(app, name, p.Stack, region) {
 						out = append(out, fmt.Sprintf("%s stage %v watches alarm %s, which is not in the pipeline's account in %s", p, st["Name"], name, region))
 					}
-					if !slices.ContainsFunc(described, func(arn string) bool { return strings.HasSuffix(arn, ":alarm:"+name) || strings.Contains(arn, alarmRef(name)) }) {
+					if !slices.ContainsFunc(described, func(arn string) bool {
+						return strings.HasSuffix(arn, ":alarm:"+name) || strings.Contains(arn, alarmRef(name))
+					}) {
 						out = append(out, fmt.Sprintf("%s: the pipeline's role may not describe alarm %s", p, name))
 					}
 				}

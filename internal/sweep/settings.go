@@ -36,4 +36,3 @@ func SettingsProblems(ctx map[string]any, pinned bool) int {
 	_, err := Check(ctx, pinned)
 	return len(Lines(err))
 }
-

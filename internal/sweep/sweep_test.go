@@ -94,7 +94,7 @@ func pipelineTemplate(mode, stages string, extra ...string) string {
 }
 
 const (
-	srcStage = `{"Name":"Source","Actions":[{"Name":"Source"}]}`
+	srcStage  = `{"Name":"Source","Actions":[{"Name":"Source"}]}`
 	alarmRule = `{"Name":"Deploy-Bake1","RuleTypeId":{"Provider":"CloudWatchAlarm"},"Configuration":{"AlarmName":{"Ref":"Alarm"}}}`
 )
 
