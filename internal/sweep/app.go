@@ -10,8 +10,9 @@ import (
 // App is one synthesized configuration: its stacks' templates, where they are, and the order
 // cdk deploy --all creates them in.
 type App struct {
-	// Stacks are the app's stacks; Pipeline is the one with the pipeline.
-	Stacks   []*Stack
+	// Stacks are the app's stacks.
+	Stacks []*Stack
+	// Pipeline is the stack with the pipeline.
 	Pipeline *Stack
 }
 
@@ -27,9 +28,12 @@ type Stack struct {
 
 // Resource is one resource of a Stack.
 type Resource struct {
+	// Stack is the stack the resource is in.
 	Stack *Stack
-	ID    string
-	Body  map[string]any
+	// ID is its logical id.
+	ID string
+	// Body is its template entry: Type, Properties, DeletionPolicy and the rest.
+	Body map[string]any
 }
 
 // Type is the resource's CloudFormation type.
@@ -38,6 +42,7 @@ func (r Resource) Type() string { s, _ := r.Body["Type"].(string); return s }
 // Props are the resource's Properties.
 func (r Resource) Props() map[string]any { p, _ := r.Body["Properties"].(map[string]any); return p }
 
+// String names the resource as stack/logical-id.
 func (r Resource) String() string { return r.Stack.Name + "/" + r.ID }
 
 // Resources returns the stack's resources of type typ (every resource when typ is empty), in

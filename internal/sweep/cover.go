@@ -14,7 +14,9 @@ import (
 // Class is one value class of a setting: a name and the CDK context that puts a configuration in
 // it. The first class of every Dimension is the default and sets nothing.
 type Class struct {
-	Name    string
+	// Name names the class in configuration names, as dimension=name.
+	Name string
+	// Context is the CDK context the class sets, as cdk.json or -c would.
 	Context map[string]any
 	// Pinned puts the pipeline stack in a known account and region (PipelineAccount in
 	// PipelineRegion), as cdk deploy with credentials does; otherwise it is environment-agnostic.
@@ -23,7 +25,9 @@ type Class struct {
 
 // Dimension is a setting, or a few settings that only make sense together, with its value classes.
 type Dimension struct {
-	Name    string
+	// Name names the dimension, usually after its setting.
+	Name string
+	// Classes are its value classes, the default first.
 	Classes []Class
 }
 
@@ -71,8 +75,10 @@ type Problems func(ctx map[string]any, pinned bool) int
 // pair of classes that some accepted configuration can hold, and, for every other pair, one
 // configuration that holds it and that the settings refuse.
 type Coverage struct {
+	// Accepted are the configurations the settings accept.
 	Accepted []Config
-	Refused  []Config
+	// Refused are one configuration for each refused pair: the defaults around it.
+	Refused []Config
 }
 
 type pair struct{ d1, c1, d2, c2 int }

@@ -9,7 +9,9 @@ import (
 
 // Path is a change of settings after a first deploy: the update cdk deploy makes from From to To.
 type Path struct {
-	Name     string
+	// Name says what changes, as dimension=class or environments=from->to.
+	Name string
+	// From is the configuration of the first deploy, To that of the update.
 	From, To Config
 }
 
@@ -85,6 +87,7 @@ type Change struct {
 	Impact string
 }
 
+// String is the change as the settings docs and failures show it.
 func (c Change) String() string {
 	if c.ID == "" {
 		return c.Stack + " " + c.Impact
@@ -189,9 +192,13 @@ func Unexpected(path Path, changes []Change, expected []Expected) []string {
 
 // Impact is what scripts/template-diff.js reports for one resource.
 type Impact struct {
-	ID         string   `json:"id"`
-	Type       string   `json:"type"`
-	Impact     string   `json:"impact"`
+	// ID is the resource's logical id.
+	ID string `json:"id"`
+	// Type is the resource's type.
+	Type string `json:"type"`
+	// Impact is the library's ResourceImpact: WILL_UPDATE, WILL_REPLACE, WILL_DESTROY, ...
+	Impact string `json:"impact"`
+	// Properties are the properties that changed.
 	Properties []string `json:"properties"`
 }
 
@@ -238,6 +245,7 @@ func Disagreement(stack string, changes []Change, impacts []Impact) []string {
 // that deploying the stack again after deleting it stops at "already exists" until the resource is
 // deleted by hand; docs/operations.md ("Deploying again after deleting") lists each kind.
 type RetainedName struct {
+	// Type is the resource type.
 	Type string
 	// Resource matches the resource's stack/logical-id.
 	Resource *regexp.Regexp
