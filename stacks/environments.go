@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -48,7 +49,7 @@ func (d deployment) outputID(base string) string {
 // newDeployment creates the environment's target: in the pipeline stack, or, for another account
 // or region, in a stack of its own named <pipeline stack>-<environment>. Such a stack is deployed
 // before the pipeline stack, which refers to it by names it gives its resources at synthesis.
-func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, p *pipeline.Pipeline, s settings.Settings) deployment {
+func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, p *pipeline.Pipeline, s settings.Settings, stores map[string]*pipeline.Replication) deployment {
 	d := deployment{env: e, stack: stack}
 	account, region := *stack.Account(), *stack.Region()
 	if (e.Account != "" && e.Account != account) || (e.Region != "" && e.Region != region) {
@@ -72,7 +73,7 @@ func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.En
 		// any key, which the key's own policy narrows to the artifact key.
 		secure.SuppressPolicies(d.stack, "AwsSolutions-IAM5",
 			"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
-			"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
+			"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", secure.AliasedKeys,
 			`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
 	}
 	id := func(base string) *string { return jsii.String(base + d.suffix()) }
@@ -111,10 +112,12 @@ func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.En
 		d.target = deploy.NewFleet(d.stack, id("Fleet"), props)
 	}
 	// In the pipeline's region the target reads the pipeline's bucket; in another region,
-	// CodePipeline hands the action a copy in its replication bucket there, which exists once the
-	// stage is added: see readReplicated.
+	// CodePipeline hands the action a copy in the region's replication store.
 	if d.remote && *d.stack.Region() == region {
 		d.read(p.ArtifactsFor(d.stack))
+	} else if d.remote {
+		store := stores[*d.stack.Region()].Store()
+		d.read(store, store.EncryptionKey())
 	}
 	return d
 }
@@ -129,15 +132,43 @@ func (d deployment) read(bucket awss3.IBucket, key awskms.IKey) {
 	}
 }
 
-// readReplicated lets a target in another region read the copy of the artifacts that CodePipeline
-// keeps in its replication bucket there. Call it after the target's stage was added.
-func (d deployment) readReplicated(p *pipeline.Pipeline) {
-	if !d.remote {
-		return
+// newReplications makes CodePipeline's artifact store for every region, other than the pipeline
+// stack's, that an environment deploys to: each in a stack of the pipeline's account in that
+// region, <pipeline stack>-replication-<region>, which the pipeline stack depends on. Their bucket
+// and key policies admit the accounts of the region's environments by their roots, so these stacks
+// depend on no other.
+func newReplications(scope constructs.Construct, stack awscdk.Stack, envs []settings.Environment, s settings.Settings) map[string]*pipeline.Replication {
+	account, region := *stack.Account(), *stack.Region()
+	stores := map[string]*pipeline.Replication{}
+	readers := map[string][]*string{}
+	var regions []string
+	for _, e := range envs {
+		if e.Region == "" || e.Region == region {
+			continue
+		}
+		if _, seen := readers[e.Region]; !seen {
+			regions = append(regions, e.Region)
+			readers[e.Region] = nil
+		}
+		if e.Account != "" && e.Account != account && !slices.ContainsFunc(readers[e.Region], func(a *string) bool { return *a == e.Account }) {
+			readers[e.Region] = append(readers[e.Region], jsii.String(e.Account))
+		}
 	}
-	if bucket, key := p.ReplicatedArtifacts(d.stack, *d.stack.Region()); bucket != nil {
-		d.read(bucket, key)
+	for _, r := range regions {
+		name := *stack.StackName() + "-replication-" + r
+		support := awscdk.NewStack(scope, jsii.String(name), &awscdk.StackProps{
+			Env:                   &awscdk.Environment{Account: stack.Account(), Region: jsii.String(r)},
+			Description:           jsii.String("CI/CD pipeline " + *stack.StackName() + ": CodePipeline's copy of the artifacts in " + r + "."),
+			TerminationProtection: jsii.Bool(s.TerminationProtection),
+		})
+		stores[r] = pipeline.NewReplication(support, jsii.String("Replication"), &pipeline.ReplicationProps{
+			BucketName: jsii.String(pipeline.ReplicationBucketName(*stack.StackName(), account, r)),
+			AliasName:  jsii.String("alias/" + *stack.StackName() + "-replication"),
+			Readers:    readers[r],
+		})
+		check(support, s.CompliancePacks)
 	}
+	return stores
 }
 
 // forwardDeploymentEvents sends the CodeDeploy events of a remote target to the pipeline's event

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
@@ -120,42 +121,28 @@ func TestAccountsAndRegions(t *testing.T) {
 	pipelineStack := stacks.NewPipelineStack(app, "Multi", &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
 	}})
-	var prodStack, drStack, labStack awscdk.Stack
-	for _, c := range *app.Node().Children() {
-		if st, ok := c.(awscdk.Stack); ok {
-			switch *st.StackName() {
-			case "Multi-prod":
-				prodStack = st
-			case "Multi-dr":
-				drStack = st
-			case "Multi-lab":
-				labStack = st
-			}
-		}
-	}
+	byName := stacksByName(app)
+	prodStack, drStack, labStack, storeStack := byName["Multi-prod"], byName["Multi-dr"], byName["Multi-lab"], byName["Multi-replication-us-east-1"]
 	require.NotNil(t, prodStack)
 	require.NotNil(t, drStack)
 	require.NotNil(t, labStack)
+	require.NotNil(t, storeStack, "us-east-1's replication store has a stack of its own")
+	assert.Len(t, byName, 5, "no stack for eu-west-1: the pipeline's own region uses the artifact bucket")
 	assert.Equal(t, cdktest.OtherAccount, *prodStack.Account())
 	assert.Equal(t, "us-east-1", *drStack.Region())
 	assert.Equal(t, []string{cdktest.OtherAccount, "us-east-1"}, []string{*labStack.Account(), *labStack.Region()})
+	assert.Equal(t, []string{cdktest.Account, "us-east-1"}, []string{*storeStack.Account(), *storeStack.Region()}, "in the pipeline's account")
 
-	all := cdktest.SynthAll(t, pipelineStack, prodStack, drStack, labStack)
-	p, prod, dr, lab := all[0], all[1], all[2], all[3]
+	all := cdktest.SynthAll(t, pipelineStack, prodStack, drStack, labStack, storeStack)
+	p, prod, dr, lab, store := all[0], all[1], all[2], all[3], all[4]
 	for _, s := range all {
 		assert.Empty(t, s.NagErrors, *s.Stack.StackName())
 	}
 
-	dependencies := func(st awscdk.Stack) (names []string) {
-		for _, d := range *st.Dependencies() {
-			names = append(names, *d.StackName())
-		}
-		return names
-	}
-	assert.Subset(t, dependencies(pipelineStack), []string{"Multi-prod", "Multi-dr", "Multi-lab"}, "the targets exist before the pipeline starts")
-	// CodePipeline keeps its us-east-1 copy of the artifacts in dr's stack, the first of that
-	// region; the copy's bucket and key policies name lab's roles, which must exist first.
-	assert.Contains(t, dependencies(drStack), "Multi-lab")
+	assert.ElementsMatch(t, []string{"Multi-prod", "Multi-dr", "Multi-lab", "Multi-replication-us-east-1"}, dependencies(pipelineStack),
+		"the targets and the store exist before the pipeline starts")
+	assert.Empty(t, dependencies(storeStack), "the store's policies name account roots only, so it waits for no stack")
+	assert.Empty(t, dependencies(labStack))
 
 	// prod: named resources the pipeline can name, the action role CodePipeline assumes there,
 	// and its deployment events forwarded to the pipeline's bus.
@@ -183,8 +170,6 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Contains(t, toJSON(stages["Approve-prod"]), "FleetbetaLoadBalancer", "prod's approvers look at beta, in the pipeline's stack")
 	assert.NotContains(t, stages["Deploy-prod"], "OnSuccess", "no bake with another account's alarms")
 	assert.Contains(t, toJSON(stages["Deploy-beta"]["OnSuccess"]), `"WaitTime":"5"`)
-	artifactStores := toJSON(p.Props("AWS::CodePipeline::Pipeline")["ArtifactStores"])
-	assert.Contains(t, artifactStores, `"Region":"us-east-1"`)
 	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, p.Text())
 	p.Has(t, "AWS::Events::EventBusPolicy", obj{"EventBusName": "default", "Statement": obj_(obj{"Action": "events:PutEvents"})})
 	p.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
@@ -196,21 +181,59 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Contains(t, drBake, `"Region":"us-east-1"`)
 	assert.Regexp(t, `"Resource":\[[^]]*:cloudwatch:us-east-1:`+cdktest.Account+`:alarm:Multi-dr-ServerErrors`, p.Text(), "the pipeline role reads them")
 	assert.NotContains(t, stages["Deploy-lab"], "OnSuccess", "existing instances have no alarms")
-	// dr's instances read CodePipeline's copy of the artifacts in us-east-1, in dr's own stack.
-	dr.Has(t, "AWS::S3::Bucket", obj{
+
+	// us-east-1's store: the bucket and key the pipeline names in its artifact stores, hardened like
+	// the artifact bucket, admitting lab's account by its root and naming no role of another stack.
+	bucketName := pipeline.ReplicationBucketName("Multi", cdktest.Account, "us-east-1")
+	aliasARN := "arn:aws:kms:us-east-1:" + cdktest.Account + ":alias/Multi-replication"
+	stores := p.Props("AWS::CodePipeline::Pipeline")["ArtifactStores"].([]any)
+	require.Len(t, stores, 2)
+	for _, st := range stores {
+		if st.(obj)["Region"] == "us-east-1" {
+			assert.Equal(t, bucketName, st.(obj)["ArtifactStore"].(obj)["Location"])
+			assert.Contains(t, toJSON(st.(obj)["ArtifactStore"].(obj)["EncryptionKey"]), strings.TrimPrefix(aliasARN, "arn:aws"))
+		}
+	}
+	store.Has(t, "AWS::S3::Bucket", obj{
+		"BucketName":              bucketName,
 		"LoggingConfiguration":    obj_(obj{"LogFilePrefix": "replication-bucket/"}),
 		"VersioningConfiguration": obj{"Status": "Enabled"},
 		"LifecycleConfiguration":  obj_(obj{"Rules": arr(obj_(obj{"Id": "ExpireReplacedVersions"}))}),
 	})
-	dr.Has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj_(obj{"Statement": arr(obj_(obj{"Sid": "DenyGrantsExceptForAWSServices"}))})})
-	for id, r := range dr.Resources("AWS::KMS::Key") {
+	store.Has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj_(obj{"Statement": arr(obj_(obj{"Sid": "DenyGrantsExceptForAWSServices"}))})})
+	store.Has(t, "AWS::KMS::Alias", obj{"AliasName": "alias/Multi-replication"})
+	for id, r := range store.Resources("AWS::KMS::Key") {
 		assert.Equal(t, "RetainExceptOnCreate", r["DeletionPolicy"], id+": the replicated artifacts stay readable")
 	}
-	assert.Regexp(t, `"s3:GetObject\*"[^]]*\][^]]*CrossRegionCodePipelineReplicationBucket`, dr.Text())
-	// lab, in another account, reads the same copy by name, under the copy's policies.
+	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, store.Text(), "the store's policies admit lab's account")
+	assert.NotRegexp(t, `:role/`, store.Text(), "and name no role, which might not exist yet")
+	// The pipeline role, dr's instances, lab's instances and lab's action role reach the store by
+	// its name and its key by alias.
+	aliased := `"kms:ResourceAliases":"alias/Multi-replication"`
+	for name, text := range map[string]string{"pipeline": p.Text(), "dr": dr.Text(), "lab": lab.Text()} {
+		assert.Contains(t, text, aliased, name)
+		assert.Contains(t, text, ":s3:::"+bucketName+"/*", name)
+	}
 	lab.Has(t, "AWS::IAM::ManagedPolicy", obj{"PolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
 		"Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 	}))})})
-	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, dr.Text(), "the copy's policies admit lab's account")
-	assert.Regexp(t, `:iam::`+cdktest.OtherAccount+`:role/multi-labdeployactionrole`, dr.Text(), "and lab's action role")
+}
+
+// stacksByName returns the app's stacks by their names.
+func stacksByName(app awscdk.App) map[string]awscdk.Stack {
+	out := map[string]awscdk.Stack{}
+	for _, c := range *app.Node().Children() {
+		if st, ok := c.(awscdk.Stack); ok {
+			out[*st.StackName()] = st
+		}
+	}
+	return out
+}
+
+// dependencies returns the names of the stacks st depends on.
+func dependencies(st awscdk.Stack) (names []string) {
+	for _, d := range *st.Dependencies() {
+		names = append(names, *d.StackName())
+	}
+	return names
 }

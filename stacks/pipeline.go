@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -77,13 +78,13 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	gofunc.Prebuild(stack, notification.FormatterPackage, delivery.FunctionPackage)
 
 	deployments := s.Deployments()
-	crossAccount := false
-	for _, e := range deployments {
-		crossAccount = crossAccount || (e.Account != "" && e.Account != *stack.Account())
-	}
+	stores := newReplications(scope, stack, deployments, s)
 	pp := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode)}
-	if crossAccount {
-		pp.CrossAccountKeys = jsii.Bool(true)
+	for region, r := range stores {
+		if pp.ReplicationBuckets == nil {
+			pp.ReplicationBuckets = map[string]awss3.IBucket{}
+		}
+		pp.ReplicationBuckets[region] = r.Store()
 	}
 	p := pipeline.New(stack, jsii.String("Pipeline"), pp)
 	var repo awscodecommit.IRepository
@@ -102,16 +103,14 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
 	ds := make([]deployment, len(deployments))
 	for i, e := range deployments {
-		ds[i] = newDeployment(scope, stack, e, p, s)
+		ds[i] = newDeployment(scope, stack, e, p, s, stores)
 	}
 	// CodePipeline starts its first execution when it is created: not before the seed is complete
 	// and the targets in this stack can take a release (other stacks are deployed before this one).
-	if ready := src.Ready(); ready != nil {
-		p.Pipeline.Node().AddDependency(ready)
-	}
+	p.Pipeline.Node().AddDependency(src.Ready())
 	for _, d := range ds {
-		if ready := d.target.Ready(); ready != nil && !d.remote {
-			p.Pipeline.Node().AddDependency(ready)
+		if !d.remote {
+			p.Pipeline.Node().AddDependency(d.target.Ready())
 		}
 	}
 
@@ -189,7 +188,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 			}
 		}
 		p.AddGuardedStage(deployStage+d.suffix(), safety, d.target.NewAction("Deploy", built))
-		d.readReplicated(p)
 	}
 	for _, d := range ds {
 		if d.remote {
@@ -206,7 +204,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	metrics := delivery.New(stack, jsii.String("Delivery"), &delivery.Props{
 		Pipeline: p.Pipeline, Stages: deployStages, Key: p.ArtifactKey, DeadLetterQueue: n.RuleDeadLetters,
 	})
-	p.HardenReplication(func(st awscdk.Stack) { check(st, s.CompliancePacks) })
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
@@ -229,13 +226,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	}
 	check(stack, s.CompliancePacks)
 	return stack
-}
-
-func groupsOf(t deploy.Target) []awscodedeploy.IServerDeploymentGroup {
-	if g := t.DeploymentGroup(); g != nil {
-		return []awscodedeploy.IServerDeploymentGroup{g}
-	}
-	return nil
 }
 
 func output(stack awscdk.Stack, id string, value *string, description string) {

@@ -81,8 +81,8 @@ func (b *Beanstalk) URL() *string { return nil }
 // DeploymentGroup is nil: Elastic Beanstalk does not use CodeDeploy.
 func (b *Beanstalk) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return nil }
 
-// Ready is nil: the environment already exists.
-func (b *Beanstalk) Ready() constructs.IDependable { return nil }
+// Ready is an empty group: the environment already exists.
+func (b *Beanstalk) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }
 
 // WatchedAlarms is nil: the stack knows no alarms of the environment.
 func (b *Beanstalk) WatchedAlarms() []awscloudwatch.IAlarm { return nil }

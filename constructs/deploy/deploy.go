@@ -21,9 +21,10 @@ type Target interface {
 	URL() *string
 	// DeploymentGroup is the CodeDeploy deployment group, or nil where CodeDeploy is not used.
 	DeploymentGroup() awscodedeploy.IServerDeploymentGroup
-	// Ready is what must be created before a first release can succeed, or nil. CodePipeline
-	// starts its first execution when the pipeline is created, so a pipeline in the same stack
-	// should depend on it: pipeline.Node().AddDependency(target.Ready()).
+	// Ready is what must be created before a first release can succeed: never nil, an empty group
+	// when there is nothing to wait for. CodePipeline starts its first execution when the pipeline
+	// is created, so a pipeline in the same stack should depend on it:
+	// pipeline.Node().AddDependency(target.Ready()).
 	Ready() constructs.IDependable
 	// WatchedAlarms are the alarms a deploy stage may bake with, or nil.
 	WatchedAlarms() []awscloudwatch.IAlarm
@@ -49,7 +50,7 @@ func (e existing) URL() *string { return e.url }
 
 func (e existing) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return e.group }
 
-func (e existing) Ready() constructs.IDependable { return nil }
+func (e existing) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }
 
 func (e existing) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -155,4 +156,16 @@ func TestPropsAreCheckedLikeSettings(t *testing.T) {
 		deploy.NewBeanstalk(stack, jsii.String("BadEnv"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("-x"), PipelineRole: role})
 	})
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
+}
+
+// TestInstancesBakeWithTheirAlarms: alarms given to Instances stop a deployment and are the ones
+// a deploy stage bakes with; without them there is nothing to bake with.
+func TestInstancesBakeWithTheirAlarms(t *testing.T) {
+	stack := cdktest.NewStack("InstanceAlarms")
+	alarm := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Errors"), jsii.String("app-errors"))
+	in := deploy.NewInstances(stack, jsii.String("Watched"), &deploy.InstancesProps{Alarms: []awscloudwatch.IAlarm{alarm}})
+	if assert.Len(t, in.WatchedAlarms(), 1) {
+		assert.Equal(t, "app-errors", *in.WatchedAlarms()[0].AlarmName())
+	}
+	assert.Empty(t, deploy.NewInstances(stack, jsii.String("Unwatched"), nil).WatchedAlarms())
 }

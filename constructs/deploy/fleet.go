@@ -163,7 +163,7 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
 		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
-		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
+		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpuType(instanceType)}),
 		InstanceType:  instanceType,
 		Role:          role,
 		UserData:      userData,
@@ -345,6 +345,16 @@ func (f *Fleet) WatchedAlarms() []awscloudwatch.IAlarm {
 // may be nil), for example the bucket CodePipeline replicates artifacts to in the fleet's region.
 func (f *Fleet) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 	grantArtifacts(f.InstanceRole, bucket, key)
+}
+
+// cpuType is the AMI architecture an instance type runs: an x86_64 AMI on a Graviton type fails the
+// launch ("The architecture 'arm64' of the specified instance type does not match the architecture
+// 'x86_64' of the specified AMI").
+func cpuType(t awsec2.InstanceType) awsec2.AmazonLinuxCpuType {
+	if t.Architecture() == awsec2.InstanceArchitecture_ARM_64 {
+		return awsec2.AmazonLinuxCpuType_ARM_64
+	}
+	return awsec2.AmazonLinuxCpuType_X86_64
 }
 
 func newServerAction(name string, input awscodepipeline.Artifact, group awscodedeploy.IServerDeploymentGroup) awscodepipeline.IAction {

@@ -52,6 +52,8 @@ type Instances struct {
 	// InstancePolicy lets the instances read and decrypt the pipeline's artifacts; attach it to
 	// their role. It is nil when neither ArtifactBucket nor ArtifactKey was given.
 	InstancePolicy awsiam.ManagedPolicy
+
+	alarms []awscloudwatch.IAlarm
 }
 
 // NewInstances creates Instances. It panics when the tag is not a valid EC2 tag.
@@ -61,7 +63,7 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 	}
 	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
 	guard.Must("deploy.NewInstances: props.TagKey and TagValue", names.Tag(*key, *value))
-	in := &Instances{}
+	in := &Instances{alarms: props.Alarms}
 	constructs.NewConstruct_Override(in, scope, id)
 	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		DeploymentGroupName: props.Name,
@@ -101,15 +103,12 @@ func (in *Instances) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 		}))
 	}
 	if key != nil {
-		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("kms:Decrypt"),
-			Resources: jsii.Strings(*key.KeyArn()),
-		}))
+		in.InstancePolicy.AddStatements(decryptStatement(key))
 	}
 }
 
-// WatchedAlarms is nil: the stack knows no alarms of existing instances.
-func (in *Instances) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
+// WatchedAlarms are Props.Alarms: those that stop a deployment may bake a deploy stage too.
+func (in *Instances) WatchedAlarms() []awscloudwatch.IAlarm { return in.alarms }
 
 // NewAction returns a CodeDeploy action that releases input to the tagged instances.
 func (in *Instances) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
@@ -122,5 +121,5 @@ func (in *Instances) URL() *string { return nil }
 // DeploymentGroup is the instances' deployment group.
 func (in *Instances) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return in.Group }
 
-// Ready is nil: the instances already run the agent.
-func (in *Instances) Ready() constructs.IDependable { return nil }
+// Ready is an empty group: the instances already run the agent.
+func (in *Instances) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }

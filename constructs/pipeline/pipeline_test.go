@@ -148,4 +148,16 @@ func TestGuardedStageRejects(t *testing.T) {
 			p.AddGuardedStage("S", &tc.safety)
 		}()
 	}
+	// CodePipeline has no stage rollback in PARALLEL mode, so neither a rollback on failure nor a
+	// bake, which rolls back too; a window is fine.
+	parallel := pipeline.New(stack, jsii.String("Parallel"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_PARALLEL})
+	for name, safety := range map[string]pipeline.Safety{
+		"rollback": {Rollback: true},
+		"bake":     {Bake: awscdk.Duration_Minutes(jsii.Number(5)), Alarms: []awscloudwatch.IAlarm{alarm}},
+	} {
+		assert.PanicsWithValue(t, "pipeline.AddGuardedStage P: Rollback and Bake roll the stage back, which a PARALLEL pipeline cannot do", func() {
+			parallel.AddGuardedStage("P", &safety)
+		}, name)
+	}
+	assert.NotPanics(t, func() { parallel.AddGuardedStage("W", &pipeline.Safety{Window: jsii.String("* * 9-16 ? * MON-FRI")}) })
 }

@@ -95,7 +95,7 @@ func restoreModes(scope constructs.Construct, repo awscodecommit.IRepository, br
 			Service: jsii.String("CodeCommit"), Action: jsii.String("createCommit"),
 			Parameters: map[string]any{
 				"repositoryName": repo.RepositoryName(), "branchName": branch,
-				"parentCommitId": tip.GetResponseField(jsii.String("branch.commitId")),
+				"parentCommitId": commitOf(tip),
 				"authorName":     "AWS CloudFormation",
 				"commitMessage":  "Mark the seed's executable files executable\n\nCloudFormation creates the first commit without file modes.",
 				"setFileModes":   modes,
@@ -108,4 +108,13 @@ func restoreModes(scope constructs.Construct, repo awscodecommit.IRepository, br
 	})
 	secure.SuppressCustomResourceFunction(awscdk.Stack_Of(scope))
 	return commit
+}
+
+// commitOf is the commit that SeedTip read: its physical id (Ref), not its response field
+// branch.commitId. On a stack update that changes SeedTip (another branch or repository name, or
+// a CDK release that renders its call differently), the handler has no update call to make and
+// answers with no data but the physical id it kept; Fn::GetAtt of the field would then fail the
+// update ("Vendor response doesn't contain branch.commitId", aws-cdk issue 7061).
+func commitOf(tip customresources.AwsCustomResource) *string {
+	return tip.Node().DefaultChild().(awscdk.CustomResource).Ref()
 }

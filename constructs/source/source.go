@@ -123,11 +123,17 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	return s
 }
 
-// Ready is what must exist before the pipeline first reads the repository, or nil: the commit
-// that restores the seed's file modes. CodePipeline starts an execution when the pipeline is
-// created, and the source's EventBridge rule is created with the pipeline, so a pipeline that
-// depends on it starts once, on the complete seed: pipeline.Node().AddDependency(src.Ready()).
-func (s *Source) Ready() constructs.IDependable { return s.ready }
+// Ready is what must exist before the pipeline first reads the repository: the commit that
+// restores the seed's file modes, or nothing (an empty group) for a repository without one.
+// CodePipeline starts an execution when the pipeline is created, and the source's EventBridge rule
+// is created with the pipeline, so a pipeline that depends on it starts once, on the complete seed:
+// pipeline.Node().AddDependency(src.Ready()).
+func (s *Source) Ready() constructs.IDependable {
+	if s.ready == nil {
+		return constructs.NewDependencyGroup()
+	}
+	return s.ready
+}
 
 // CommitID is the pipeline variable expression for the commit an execution runs, for actions
 // that follow the source (an approval's text, a build's environment).

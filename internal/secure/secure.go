@@ -151,6 +151,12 @@ var ArtifactGrants = []string{
 	`/^Resource::(<.+\.Arn>|arn:` + partition + `:s3:::[^\/<>*]+)\/\*$/g`,
 }
 
+// AliasedKeys is the appliesTo entry for the library's grant on a key named by its alias (a
+// replication store's key, pipeline.Replication): IAM cannot name a key by alias, so the grant
+// covers the keys of one account and region, narrowed by the kms:ResourceAliases condition to those
+// that carry the alias.
+var AliasedKeys = `/^Resource::arn:` + partition + `:kms:` + region + `:` + account + `:key\/\*$/g`
+
 // cdk-nag reports ARNs with <AWS::Partition>, <AWS::Region> and <AWS::AccountId> in an
 // environment-agnostic stack, and with their values in a stack whose environment is known (as
 // under cdk deploy with credentials). Every pattern here must match both.
