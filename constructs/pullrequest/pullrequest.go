@@ -117,6 +117,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	variable := func(name string, value *string) map[string]any {
 		return map[string]any{"name": name, "value": value, "type": "PLAINTEXT"}
 	}
+	attempts, maxAge := secure.RetryForADay()
 	c.Rule = repo.OnPullRequestStateChange(jsii.String("PullRequestChecks"), &awsevents.OnEventOptions{
 		Description:  jsii.String("Checks pull requests when they are opened or updated."),
 		EventPattern: &awsevents.EventPattern{Detail: &map[string]any{"event": []string{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}},
@@ -131,8 +132,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 				},
 			}),
 			DeadLetterQueue: secure.NewDeadLetterQueue(c, "DeadLetters"),
-			RetryAttempts:   jsii.Number(185),
-			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+			RetryAttempts:   attempts,
+			MaxEventAge:     maxAge,
 		}),
 	})
 	c.ProtectBranch(branch)

@@ -134,12 +134,30 @@ func CustomResourceLogs(scope constructs.Construct, key awskms.IKey) awslogs.ILo
 }
 
 // SuppressCustomResourceFunction records why the singleton function behind every
-// AwsCustomResource of stack uses an AWS managed policy. Call it after creating one.
+// AwsCustomResource of stack uses an AWS managed policy. It runs as a mutating aspect, so it finds
+// the function whether it is called before or after the first AwsCustomResource is created.
 func SuppressCustomResourceFunction(stack awscdk.Stack) {
-	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
-		Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+	awscdk.Aspects_Of(stack).Add(&customResourceFunction{id: "AWS679f53fac002430cb0da5b7982bd2287"},
+		&awscdk.AspectOptions{Priority: awscdk.AspectPriority_MUTATING()})
+}
+
+// customResourceFunction finds the singleton provider aws-cdk-lib adds to a stack for its
+// AwsCustomResources by its construct id. (It has a field: jsii tells aspects apart by their
+// address, which all values of an empty struct may share.)
+type customResourceFunction struct{ id string }
+
+// Visit implements awscdk.IAspect.
+func (c *customResourceFunction) Visit(node constructs.IConstruct) {
+	if *node.Node().Id() == c.id {
+		Suppress(node, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
 			AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
 	}
+}
+
+// RetryForADay is EventBridge's most for a rule target: 185 tries over 24 hours, after which the
+// event goes to the target's dead-letter queue.
+func RetryForADay() (attempts *float64, maxEventAge awscdk.Duration) {
+	return jsii.Number(185), awscdk.Duration_Hours(jsii.Number(24))
 }
 
 // ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
