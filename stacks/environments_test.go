@@ -43,7 +43,7 @@ var environmentsConfig = map[string]any{
 }
 
 func TestEnvironments(t *testing.T) {
-	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), "Envs", &stacks.Props{Settings: parsed(t, environmentsConfig)}))
+	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Envs"), &stacks.Props{Settings: parsed(t, environmentsConfig)}))
 	assert.Empty(t, s.NagErrors)
 	assert.Equal(t, []string{"Source", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod"}, stageNames(s))
 	stages := stagesOf(s)
@@ -115,10 +115,10 @@ func TestAccountsAndRegions(t *testing.T) {
 	require.NoError(t, s.CheckEnvironments(cdktest.Account, "eu-west-1"))
 	assert.Error(t, s.CheckEnvironments("", ""), "cross-account environments need the pipeline's account")
 	assert.PanicsWithError(t, s.CheckEnvironments("", "").Error(), func() {
-		stacks.NewPipelineStack(cdktest.NewApp(), "Agnostic", &stacks.Props{Settings: s})
+		stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Agnostic"), &stacks.Props{Settings: s})
 	}, "a library user gets the settings' words, not a jsii trace")
 	app := cdktest.NewApp()
-	pipelineStack := stacks.NewPipelineStack(app, "Multi", &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
+	pipelineStack := stacks.NewPipelineStack(app, jsii.String("Multi"), &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
 	}})
 	byName := stacksByName(app)
@@ -217,6 +217,26 @@ func TestAccountsAndRegions(t *testing.T) {
 	lab.Has(t, "AWS::IAM::ManagedPolicy", obj{"PolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
 		"Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 	}))})})
+	// The fleets' instances read the revisions where CodePipeline leaves them: dr's from the store,
+	// by its name and its key's alias; prod's from the pipeline's bucket, by its generated name,
+	// decrypting with the pipeline's account's keys.
+	drInstances := policiesOf(dr, "FleetdrInstanceRole")
+	assert.Contains(t, drInstances, ":s3:::"+bucketName+"/*")
+	assert.Contains(t, drInstances, aliased)
+	prodInstances := policiesOf(prod, "FleetprodInstanceRole")
+	assert.Regexp(t, `"s3:GetObject\*".*:s3:::multi[a-z0-9]*artifactbucket[a-z0-9]+/\*"`, prodInstances)
+	assert.Contains(t, prodInstances, `"kms:Decrypt","Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:`+cdktest.Account+`:key/*"`)
+}
+
+// policiesOf is the text of the IAM policies whose logical ids start with prefix.
+func policiesOf(s *cdktest.Synthesized, prefix string) string {
+	var text string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, prefix) {
+			text += toJSON(p)
+		}
+	}
+	return text
 }
 
 // stacksByName returns the app's stacks by their names.

@@ -82,9 +82,16 @@ func synth(t *testing.T, name string) *cdktest.Synthesized {
 	if name == "regional" {
 		props.Env = &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")}
 	}
-	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", props)
+	stack := stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Test"), props)
 	synthesized[name] = cdktest.Synth(t, stack)
 	return synthesized[name]
+}
+
+// TestNilProps: the stack needs its settings, and says so in one line.
+func TestNilProps(t *testing.T) {
+	assert.PanicsWithValue(t, "stacks.NewPipelineStack: props.Settings is required", func() {
+		stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Nil"), nil)
+	})
 }
 
 func TestEveryConfigurationIsNagClean(t *testing.T) {
@@ -452,7 +459,7 @@ func TestPullRequestChecks(t *testing.T) {
 		"EventPattern": obj_(obj{"source": []any{"aws.codecommit"}, "detail": obj{"event": []any{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}}),
 		"Targets": []any{obj_(obj{
 			"InputTransformer": obj_(obj{"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"sourceVersion":<detail-sourceCommit>`))}),
-			"DeadLetterConfig": any_(), "RetryPolicy": any_(),
+			"DeadLetterConfig": any_(), "RetryPolicy": obj{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0},
 		})},
 	})
 	var prPolicy string

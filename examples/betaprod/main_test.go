@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
@@ -13,7 +14,7 @@ func TestMain(m *testing.M) { cdktest.Main(m) }
 // TestBetaThenProd keeps the public API honest: this program must compile, synthesize clean, and
 // keep its shape.
 func TestBetaThenProd(t *testing.T) {
-	s := cdktest.Synth(t, NewStack(cdktest.NewApp(), "BetaProd"))
+	s := cdktest.Synth(t, NewStack(cdktest.NewApp(), jsii.String("BetaProd")))
 	assert.Empty(t, s.NagErrors)
 	var stages []string
 	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
