@@ -75,15 +75,15 @@ func TestDefaults(t *testing.T) {
 
 	s.Has(t, "AWS::DynamoDB::Table", obj{
 		"BillingMode": "PAY_PER_REQUEST", "KeySchema": []any{obj{"AttributeName": "pk", "KeyType": "HASH"}},
-		"SSESpecification":                 obj{"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": cdktest.Obj(obj{"Fn::GetAtt": cdktest.Arr("Arn")})},
+		"SSESpecification":                 obj{"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": cdktest.ObjectLike(obj{"Fn::GetAtt": cdktest.ArrayWith("Arn")})},
 		"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
 	})
 	s.Has(t, "AWS::Lambda::Function", obj{
 		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
-		"Environment": obj{"Variables": cdktest.Obj(obj{"STAGES": "Deploy-beta,Deploy-prod", "NAMESPACE": "CdkPipeline/Delivery"})},
+		"Environment": obj{"Variables": cdktest.ObjectLike(obj{"STAGES": "Deploy-beta,Deploy-prod", "NAMESPACE": "CdkPipeline/Delivery"})},
 	})
-	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"MaximumRetryAttempts": 2, "DestinationConfig": cdktest.Obj(obj{"OnFailure": assertions.Match_AnyValue()})})
-	s.Has(t, "AWS::IAM::Policy", obj{"PolicyDocument": cdktest.Obj(obj{"Statement": cdktest.Arr(cdktest.Obj(obj{
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"MaximumRetryAttempts": 2, "DestinationConfig": cdktest.ObjectLike(obj{"OnFailure": assertions.Match_AnyValue()})})
+	s.Has(t, "AWS::IAM::Policy", obj{"PolicyDocument": cdktest.ObjectLike(obj{"Statement": cdktest.ArrayWith(cdktest.ObjectLike(obj{
 		"Action": []any{"dynamodb:GetItem", "dynamodb:PutItem"},
 	}))})})
 	assert.NotContains(t, s.Text(), "dynamodb:Scan", "no more than the two calls")
@@ -91,7 +91,7 @@ func TestDefaults(t *testing.T) {
 	rule := func(detailType string, detail obj) {
 		s.Has(t, "AWS::Events::Rule", obj{
 			"EventPattern": obj{"source": []any{"aws.codepipeline"}, "detail-type": []any{detailType}, "detail": detail},
-			"Targets": cdktest.Arr(cdktest.Obj(obj{
+			"Targets": cdktest.ArrayWith(cdktest.ObjectLike(obj{
 				"RetryPolicy": obj{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}, "DeadLetterConfig": assertions.Match_AnyValue(),
 			})),
 		})

@@ -221,11 +221,13 @@ func (s *Synthesized) try(t testing.TB, f func()) {
 	f()
 }
 
-// Obj and Arr shorten Match patterns in tests.
-func Obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
+// ObjectLike is Match.objectLike: an object with at least m's keys, whose values match m's (the
+// objects nested in m match the same way). The object may have other keys.
+func ObjectLike(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
 
-// Arr matches an array that contains the given items, in order.
-func Arr(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
+// ArrayWith is Match.arrayWith: an array that contains items, in this order, among others. A
+// plain object among items matches exactly, every key; wrap it in ObjectLike to name some.
+func ArrayWith(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
 
 // TemplatesDirVariable names the environment variable that asks Main to keep every template the
 // package's tests synthesized, so that CI can lint them all with cfn-lint (.ci/run sets it).
