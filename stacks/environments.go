@@ -86,13 +86,15 @@ func newEnvironmentStack(scope constructs.Construct, stack awscdk.Stack, e setti
 }
 
 // newSupportStack is a stack of the pipeline's, <pipeline stack>-<suffix>, in env, described as
-// what it holds and protected from deletion as the pipeline stack is.
+// what it holds, protected from deletion as the pipeline stack is, and checked by cdk-nag as it is.
 func newSupportStack(scope constructs.Construct, stack awscdk.Stack, suffix string, env *awscdk.Environment, holds string, s settings.Settings) awscdk.Stack {
-	return awscdk.NewStack(scope, jsii.String(*stack.StackName()+"-"+suffix), &awscdk.StackProps{
+	support := awscdk.NewStack(scope, jsii.String(*stack.StackName()+"-"+suffix), &awscdk.StackProps{
 		Env:                   env,
 		Description:           jsii.String("CI/CD pipeline " + *stack.StackName() + ": " + holds),
 		TerminationProtection: jsii.Bool(s.TerminationProtection),
 	})
+	check(support, s.CompliancePacks)
+	return support
 }
 
 // newTarget creates the environment's deploy target in its stack. A remote target's names are
@@ -179,7 +181,6 @@ func newReplications(scope constructs.Construct, stack awscdk.Stack, envs []sett
 			AliasName:  jsii.String("alias/" + *stack.StackName() + "-replication"),
 			Readers:    readers[r],
 		})
-		check(support, s.CompliancePacks)
 	}
 	return stores
 }

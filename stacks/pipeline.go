@@ -56,10 +56,11 @@ const approveStage = "Approve"
 const deployStage = "Deploy"
 
 // NewPipelineStack builds the whole pipeline: source, build, the environments' approvals and
-// deploy stages, notifications, delivery metrics, operators, and the compliance checks. It panics
-// when props is nil, when the settings are invalid, or when they name another account or region
-// while props.Env does not give the stack's own; check them first with Settings.Validate and
-// Settings.CheckEnvironments for a readable error.
+// deploy stages, notifications, delivery metrics and operators, in stacks that cdk-nag checks at
+// synthesis (with the settings' compliance packs). It panics when props is nil, when the settings
+// are invalid, or when they name another account or region while props.Env does not give the
+// stack's own; check them first with Settings.Validate and Settings.CheckEnvironments for a
+// readable error.
 func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	guard.Required("stacks.NewPipelineStack", "Settings", props == nil)
 	stack := newStack(scope, id, props)
@@ -92,8 +93,8 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awsc
 	}
 	parts.explainCrossEnvironmentGrants()
 
-	parts.addOutputs(parts.addMetrics())
-	parts.addComplianceChecks()
+	metrics := parts.addMetrics()
+	parts.addOutputs(metrics)
 	return stack
 }
 
@@ -111,7 +112,8 @@ type stackParts struct {
 	approvalTopic awssns.ITopic
 }
 
-// newStack checks the settings against the stack's environment, and creates the stack.
+// newStack checks the settings against the stack's environment, and creates the stack, which
+// cdk-nag checks at synthesis.
 func newStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	s := props.Settings
 	if err := s.Validate(); err != nil {
@@ -131,6 +133,7 @@ func newStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack
 		stackProps.Description = jsii.String("CI/CD pipeline: CodeCommit, CodeBuild, CodeDeploy, with notifications.")
 	}
 	stack := awscdk.NewStack(scope, id, &stackProps)
+	check(stack, s.CompliancePacks)
 	// The stack's two Go functions compile on another core while the rest is constructed.
 	gofunc.Prebuild(stack, notification.FormatterPackage, delivery.FunctionPackage)
 	return stack
@@ -335,17 +338,6 @@ func (parts *stackParts) addOutputs(metrics *delivery.Delivery) {
 
 func output(stack awscdk.Stack, id string, value *string, description string) {
 	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
-}
-
-// addComplianceChecks runs cdk-nag over the pipeline's stack and its environments' stacks (the
-// replication stacks get theirs in newReplications).
-func (parts *stackParts) addComplianceChecks() {
-	for _, d := range parts.deployments {
-		if d.remote {
-			check(d.stack, parts.settings.CompliancePacks)
-		}
-	}
-	check(parts.stack, parts.settings.CompliancePacks)
 }
 
 // check runs cdk-nag's AwsSolutions pack, and any optional packs, over the stack at synthesis.
