@@ -81,7 +81,7 @@ func newEnvironmentStack(scope constructs.Construct, stack awscdk.Stack, e setti
 	secure.SuppressPolicies(target, "AwsSolutions-IAM5",
 		"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
 		"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", secure.AliasedKeys,
-		`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
+		secure.NamedBucketObjects, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
 	return target
 }
 

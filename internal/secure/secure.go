@@ -175,6 +175,11 @@ var ArtifactGrants = []string{
 // that carry the alias.
 var AliasedKeys = `/^Resource::arn:` + partition + `:kms:` + region + `:` + account + `:key\/\*$/g`
 
+// NamedBucketObjects is the appliesTo entry for the objects of a bucket that a grant names by its
+// physical name: another stack's bucket, such as the pipeline's artifact bucket read from a stack
+// of another account, or a replication store.
+var NamedBucketObjects = `/^Resource::arn:` + partition + `:s3:::[a-z0-9.-]+\/\*$/g`
+
 // cdk-nag reports ARNs with <AWS::Partition>, <AWS::Region> and <AWS::AccountId> in an
 // environment-agnostic stack, and with their values in a stack whose environment is known (as
 // under cdk deploy with credentials). Every pattern here must match both.
