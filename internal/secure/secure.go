@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -133,25 +134,20 @@ func CustomResourceLogs(scope constructs.Construct, key awskms.IKey) awslogs.ILo
 	return NewLogGroup(stack, "CustomResourceLogs", key, awslogs.RetentionDays_ONE_YEAR)
 }
 
-// SuppressCustomResourceFunction records why the singleton function behind every
-// AwsCustomResource of stack uses an AWS managed policy. It runs as a mutating aspect, so it finds
-// the function whether it is called before or after the first AwsCustomResource is created.
-func SuppressCustomResourceFunction(stack awscdk.Stack) {
-	awscdk.Aspects_Of(stack).Add(&customResourceFunction{id: "AWS679f53fac002430cb0da5b7982bd2287"},
-		&awscdk.AspectOptions{Priority: awscdk.AspectPriority_MUTATING()})
-}
-
-// customResourceFunction finds the singleton provider aws-cdk-lib adds to a stack for its
-// AwsCustomResources by its construct id. (It has a field: jsii tells aspects apart by their
-// address, which all values of an empty struct may share.)
-type customResourceFunction struct{ id string }
-
-// Visit implements awscdk.IAspect.
-func (c *customResourceFunction) Visit(node constructs.IConstruct) {
-	if *node.Node().Id() == c.id {
-		Suppress(node, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-			AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
-	}
+// NewAwsCustomResource creates an AwsCustomResource as every construct here makes one: its
+// function logs to the stack's CustomResourceLogs (encrypted with key; see there), uses the SDK of
+// its Lambda runtime instead of installing the latest at every call, and cdk-nag learns why the
+// library's singleton function behind it uses an AWS managed policy. Suppressing with the
+// creation, not after it, leaves no call to forget.
+func NewAwsCustomResource(scope constructs.Construct, id string, key awskms.IKey, props *customresources.AwsCustomResourceProps) customresources.AwsCustomResource {
+	withLogs := *props
+	withLogs.LogGroup = CustomResourceLogs(scope, key)
+	withLogs.InstallLatestAwsSdk = jsii.Bool(false)
+	resource := customresources.NewAwsCustomResource(scope, jsii.String(id), &withLogs)
+	Suppress(awscdk.Stack_Of(scope).Node().FindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")), "AwsSolutions-IAM4",
+		"The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+		AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
+	return resource
 }
 
 // RetryForADay is EventBridge's most for a rule target: 185 tries over 24 hours, after which the
