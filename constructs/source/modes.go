@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -52,7 +52,7 @@ func executables(dir string) ([]string, error) {
 		}
 		return nil
 	})
-	sort.Strings(found)
+	slices.Sort(found)
 	return found, err
 }
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,7 +134,7 @@ func SynthAll(t testing.TB, stacks ...awscdk.Stack) []*Synthesized {
 				s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 			}
 		}
-		sort.Strings(s.NagErrors)
+		slices.Sort(s.NagErrors)
 		out = append(out, s)
 	}
 	return out
@@ -167,7 +167,7 @@ func (s *Synthesized) LogicalIDs(typ string) []string {
 	for id := range s.Resources(typ) {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return ids
 }
 
