@@ -72,17 +72,17 @@ func newEnvironmentStack(scope constructs.Construct, stack awscdk.Stack, e setti
 	if e.Region != "" {
 		env.Region = jsii.String(e.Region)
 	}
-	target := newSupportStack(scope, stack, e.Name, env, "the "+e.Name+" environment's deploy target.", s)
-	stack.AddStackDependency(target, jsii.String("the pipeline releases to "+e.Name))
-	secure.ConfineEventBridgeRoles(target)
+	envStack := newSupportStack(scope, stack, e.Name, env, "the "+e.Name+" environment's deploy target.", s)
+	stack.AddStackDependency(envStack, jsii.String("the pipeline releases to "+e.Name))
+	secure.ConfineEventBridgeRoles(envStack)
 	// The pipeline's artifacts are in another stack, of another account or region: the
 	// library's grants name its bucket by its generated name, and, as KMS keys have no names,
 	// any key, which the key's own policy narrows to the artifact key.
-	secure.SuppressPolicies(target, "AwsSolutions-IAM5",
+	secure.SuppressPolicies(envStack, "AwsSolutions-IAM5",
 		"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
 		"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", secure.AliasedKeys,
 		secure.NamedBucketObjects, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
-	return target
+	return envStack
 }
 
 // newSupportStack is a stack of the pipeline's, <pipeline stack>-<suffix>, in env, described as
