@@ -140,11 +140,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Delivery {
 		Role:         role,
 		LogGroup:     logs,
 		Environment: &map[string]*string{
-			"PIPELINE":       props.Pipeline.PipelineName(),
-			"STAGES":         jsii.String(strings.Join(props.Stages, ",")),
-			"TABLE":          d.Table.TableName(),
-			"NAMESPACE":      jsii.String(d.namespace),
-			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
+			"PIPELINE":  props.Pipeline.PipelineName(),
+			"STAGES":    jsii.String(strings.Join(props.Stages, ",")),
+			"TABLE":     d.Table.TableName(),
+			"NAMESPACE": jsii.String(d.namespace),
 		},
 		// A failed invocation (the table refused, an unreadable event) is tried twice more, then
 		// kept in the dead-letter queue; redriving it later counts it then.

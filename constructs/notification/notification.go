@@ -218,8 +218,7 @@ func (n *Notification) newFormatter() awslambda.Function {
 		Role:         role,
 		LogGroup:     logs,
 		Environment: &map[string]*string{
-			"TOPIC_ARN":      n.Messages.TopicArn(),
-			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
+			"TOPIC_ARN": n.Messages.TopicArn(),
 		},
 		// An invocation that fails (SNS refused, or an event it cannot read) is tried twice more,
 		// then kept in the dead-letter queue with the error.

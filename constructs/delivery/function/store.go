@@ -10,7 +10,9 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // maxExecutions bounds the state beside Retention, so that the item stays far below DynamoDB's
@@ -20,37 +22,40 @@ const maxExecutions = 1000
 // errConflict: another invocation wrote the state since it was read.
 var errConflict = errors.New("the state changed since it was read")
 
+// DynamoDB is the part of the DynamoDB API that the store calls.
+type DynamoDB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
 // Store keeps a pipeline's State in one DynamoDB item, compressed, with a version: a write succeeds
 // only if the item is still the version that was read, so concurrent invocations never lose each
 // other's events.
 type Store struct {
-	Client   *awsapi.Client
+	DB       DynamoDB
 	Table    string
 	Pipeline string
 }
 
-type attribute struct {
-	S string `json:"S,omitempty"`
-	N string `json:"N,omitempty"`
-	B []byte `json:"B,omitempty"`
-}
-
 // Load reads the state and its version; a pipeline without an item has version 0.
 func (st *Store) Load(ctx context.Context) (State, int, error) {
-	var out struct {
-		Item map[string]attribute `json:"Item"`
-	}
-	err := st.Client.JSON(ctx, "dynamodb", "DynamoDB_20120810", "1.0", "GetItem", map[string]any{
-		"TableName": st.Table, "ConsistentRead": true, "Key": map[string]attribute{"pk": {S: st.Pipeline}},
-	}, &out)
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: st.Pipeline}},
+	})
 	if err != nil || out.Item == nil {
 		return State{}, 0, err
 	}
-	version, err := strconv.Atoi(out.Item["version"].N)
-	if err != nil {
-		return State{}, 0, fmt.Errorf("the state's version %q: %w", out.Item["version"].N, err)
+	n, _ := out.Item["version"].(*types.AttributeValueMemberN)
+	b, _ := out.Item["state"].(*types.AttributeValueMemberB)
+	if n == nil || b == nil {
+		return State{}, 0, errors.New("the state's item has no version or no state")
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(out.Item["state"].B))
+	version, err := strconv.Atoi(n.Value)
+	if err != nil {
+		return State{}, 0, fmt.Errorf("the state's version %q: %w", n.Value, err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b.Value))
 	if err != nil {
 		return State{}, 0, fmt.Errorf("reading the state: %w", err)
 	}
@@ -71,20 +76,21 @@ func (st *Store) Save(ctx context.Context, s State, version int) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	in := map[string]any{
-		"TableName": st.Table,
-		"Item": map[string]attribute{
-			"pk": {S: st.Pipeline}, "version": {N: strconv.Itoa(version + 1)}, "state": {B: buf.Bytes()},
+	in := &dynamodb.PutItemInput{
+		TableName: aws.String(st.Table),
+		Item: map[string]types.AttributeValue{
+			"pk":      &types.AttributeValueMemberS{Value: st.Pipeline},
+			"version": &types.AttributeValueMemberN{Value: strconv.Itoa(version + 1)},
+			"state":   &types.AttributeValueMemberB{Value: buf.Bytes()},
 		},
-		"ConditionExpression": "attribute_not_exists(pk)",
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if version > 0 {
-		in["ConditionExpression"] = "version = :v"
-		in["ExpressionAttributeValues"] = map[string]attribute{":v": {N: strconv.Itoa(version)}}
+		in.ConditionExpression = aws.String("version = :v")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(version)}}
 	}
-	err := st.Client.JSON(ctx, "dynamodb", "DynamoDB_20120810", "1.0", "PutItem", in, nil)
-	var apiErr *awsapi.Error
-	if errors.As(err, &apiErr) && apiErr.Code == "ConditionalCheckFailedException" {
+	_, err := st.DB.PutItem(ctx, in)
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
 		return errConflict
 	}
 	return err
@@ -114,14 +120,18 @@ func handle(ctx context.Context, st *Store, stages []string, namespace string, o
 		case err != nil:
 			return err
 		}
-		for _, sample := range samples {
-			if err := writeEMF(out, namespace, st.Pipeline, sample); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeSamples(out, namespace, st.Pipeline, samples)
 	}
 	return fmt.Errorf("event %s: the state kept changing under 10 attempts", e.ID)
+}
+
+func writeSamples(out io.Writer, namespace, pipeline string, samples []Sample) error {
+	for _, sample := range samples {
+		if err := writeEMF(out, namespace, pipeline, sample); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeEMF writes a sample in CloudWatch's embedded metric format: Lambda sends the line to the

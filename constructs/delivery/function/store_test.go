@@ -12,11 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
 )
+
+// attribute is a DynamoDB attribute value in the JSON protocol.
+type attribute struct {
+	S string `json:"S,omitempty"`
+	N string `json:"N,omitempty"`
+	B []byte `json:"B,omitempty"`
+}
 
 // fakeTable is DynamoDB as the store uses it: GetItem and a conditional PutItem of one item per
 // key, in the JSON protocol. conflicts makes that many PutItems fail as if another writer had won.
@@ -39,6 +47,10 @@ func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Key, Item                 map[string]attribute
 		ConditionExpression       string
 		ExpressionAttributeValues map[string]attribute
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=a/") || !strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/dynamodb/aws4_request") {
+		http.Error(w, `{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"not signed for DynamoDB in eu-west-1"}`, http.StatusBadRequest)
+		return
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.TableName != "state" || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
 		http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"bad request"}`, http.StatusBadRequest)
@@ -75,16 +87,20 @@ func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// newStore returns a store on the fake table, through the SDK's DynamoDB client with its standard
+// retries (three tries for throttling, server and connection errors), without the waits.
 func newStore(t *testing.T, table *fakeTable) *Store {
 	server := httptest.NewServer(table)
 	t.Cleanup(server.Close)
-	return &Store{Table: "state", Pipeline: pipelineName, Client: &awsapi.Client{
-		Region: "eu-west-1", URLSuffix: "amazonaws.com", HTTP: server.Client(), Attempts: 1, Now: time.Now,
-		Credentials: func() (awsapi.Credentials, error) {
-			return awsapi.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
-		},
-		Endpoint: func(string) string { return server.URL + "/" },
-	}}
+	return &Store{Table: "state", Pipeline: pipelineName, DB: dynamodb.New(dynamodb.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(server.URL), HTTPClient: server.Client(),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
+		}),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		}),
+	})}
 }
 
 func raw(t *testing.T, e Event) []byte {
