@@ -28,6 +28,10 @@
 // minutes apart (one deploy and the next in a stage, a failure and its restore) are assumed to
 // arrive in order.
 //
+// Exactly once: the samples of an event are written by the invocation that saved the state they
+// came from, after the save, and also when that invocation never heard that its save succeeded
+// (see Unsent in store.go).
+//
 // It needs PIPELINE, STAGES (comma-separated), TABLE and NAMESPACE. It runs on provided.al2023
 // with aws-lambda-go, and calls DynamoDB with the AWS SDK for Go v2.
 package main
