@@ -35,12 +35,25 @@ func repository(t testing.TB) string {
 }
 
 // TestBuild: a function is a static Linux arm64 executable named as the OS-only runtime expects,
-// with no path of the build machine in it, and a package that does not build stops with the
-// compiler's words.
+// with no path of the build machine in it and no RPC mode, kept in the user's cache folder (here a
+// new one, as another user's); builds of the same package at once wait for each other; a package
+// that does not build stops with the compiler's words. (That an up-to-date binary is not linked
+// again is the go command's doing, and shows in scripts/bench, not in a file's times: the go
+// command touches the binary it keeps.)
 func TestBuild(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	require.NoError(t, Build(formatter, out))
-	f, err := elf.Open(out)
+	home, _ := os.UserHomeDir()
+	keepGoCaches(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	bin, err := Binary(formatter)
+	require.NoError(t, err)
+	cache, err := os.UserCacheDir()
+	require.NoError(t, err)
+	kept, err := filepath.Glob(filepath.Join(cache, "cdk-pipeline", "gofunc", "*", "github_com_pipekit_cdk-pipeline_constructs_notification_formatter", "bootstrap"))
+	require.NoError(t, err)
+	require.Len(t, kept, 1)
+	assert.Equal(t, bin, read(t, kept[0]))
+	f, err := elf.Open(kept[0])
 	require.NoError(t, err)
 	defer f.Close()
 	assert.Equal(t, elf.EM_AARCH64, f.Machine)
@@ -48,40 +61,10 @@ func TestBuild(t *testing.T) {
 	for _, p := range f.Progs {
 		assert.NotEqual(t, elf.PT_INTERP, p.Type, "statically linked: no dynamic loader")
 	}
-	bin := read(t, out)
-	home, _ := os.UserHomeDir()
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	require.NoError(t, err)
-	for _, path := range []string{repository(t), home, strings.TrimSpace(string(modcache))} {
+	for _, path := range []string{repository(t), home, os.Getenv("GOMODCACHE")} {
 		assert.False(t, bytes.Contains(bin, []byte(path+"/")), "the binary names %s", path)
 	}
 	assert.False(t, bytes.Contains(bin, []byte("net/rpc")), "no RPC mode (lambda.norpc)")
-
-	err = Build(Module+"/internal/nosuchpackage", out)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "gofunc: building github.com/pipekit/cdk-pipeline/internal/nosuchpackage for Lambda")
-	assert.EqualError(t, Build("example.com/other", out), "gofunc: example.com/other is not a package of module github.com/pipekit/cdk-pipeline")
-}
-
-// TestBinary: the binary comes from the user's cache folder, equal to a plain build, and builds of
-// the same package at once wait for each other. (That an up-to-date binary is not linked again is
-// the go command's doing, and shows in scripts/bench, not in a file's times: the go command
-// touches the binary it keeps.)
-func TestBinary(t *testing.T) {
-	keepGoCaches(t)
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	t.Setenv("HOME", t.TempDir())
-	plain := filepath.Join(t.TempDir(), "plain")
-	require.NoError(t, Build(formatter, plain))
-	first, err := Binary(formatter)
-	require.NoError(t, err)
-	assert.Equal(t, read(t, plain), first)
-	cache, err := os.UserCacheDir()
-	require.NoError(t, err)
-	kept, err := filepath.Glob(filepath.Join(cache, "cdk-pipeline", "gofunc", "*", "github_com_pipekit_cdk-pipeline_constructs_notification_formatter", "bootstrap"))
-	require.NoError(t, err)
-	require.Len(t, kept, 1)
-	assert.Equal(t, first, read(t, kept[0]))
 
 	var wg sync.WaitGroup
 	bins := make([][]byte, 3)
@@ -96,8 +79,14 @@ func TestBinary(t *testing.T) {
 	wg.Wait()
 	for i := range bins {
 		require.NoError(t, errs[i])
-		assert.Equal(t, first, bins[i], "reproducible, and whole")
+		assert.Equal(t, bin, bins[i], "reproducible, and whole")
 	}
+
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	err = Build(Module+"/internal/nosuchpackage", out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gofunc: building github.com/pipekit/cdk-pipeline/internal/nosuchpackage for Lambda")
+	assert.EqualError(t, Build("example.com/other", out), "gofunc: example.com/other is not a package of module github.com/pipekit/cdk-pipeline")
 }
 
 // keepGoCaches pins the go command's build and module caches, so that a test may move HOME and
@@ -130,24 +119,18 @@ func TestModuleDir(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, repo, dir)
 
-	// Vendored: go.sum from the module cache (no checksum database here), then vendor/.
-	gocmd := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("go", args...)
-		cmd.Dir = app
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, string(out))
-	}
-	gocmd("build", "-o", os.DevNull, ".")
-	gocmd("mod", "vendor")
+	// Vendored, with this module's go.sum (a superset of the app's), offline.
+	write(t, app, "go.sum", string(read(t, filepath.Join(repo, "go.sum"))))
+	vendor := exec.Command("go", "mod", "vendor")
+	vendor.Dir = app
+	vendor.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	out, err := vendor.CombinedOutput()
+	require.NoError(t, err, string(out))
 	require.FileExists(t, filepath.Join(app, "vendor", "modules.txt"))
 	require.NoDirExists(t, filepath.Join(app, "vendor", "github.com", "pipekit", "cdk-pipeline", "constructs"), "vendor/ has no function")
 	dir, err = moduleDir(app)
 	require.NoError(t, err)
 	assert.Equal(t, repo, dir)
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	require.NoError(t, build(dir, function, out), "and the function builds there")
 
 	nowhere := t.TempDir()
 	_, err = moduleDir(nowhere)

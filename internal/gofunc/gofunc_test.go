@@ -162,9 +162,10 @@ func main() {
 // TestConsumerModule builds, outside this repository, a module of another team that imports the
 // constructs through a replace, and synthesizes its stack as the CDK CLI does, with both functions
 // bundled: the functions build from this module's own folder, so the other module's go.sum holds
-// nothing for them (no aws-lambda-go, no AWS SDK), and it stays as it was. It runs as another
-// user would, with another temp folder, home and user cache (only the go command's and jsii's
-// caches are kept, for time), and no path of the build machine reaches the cloud assembly.
+// nothing for them (no aws-lambda-go, no AWS SDK), and it stays as it was. It runs with another
+// temp folder and home, and no path of the build machine reaches the cloud assembly. For time, the
+// go command's, jsii's and the functions' caches are kept (internal/gobuild's TestBuild builds
+// into a new user cache).
 func TestConsumerModule(t *testing.T) {
 	t.Parallel() // subprocesses only: no CDK call in this process
 	started := time.Now()
@@ -178,11 +179,13 @@ func TestConsumerModule(t *testing.T) {
 	require.NoError(t, err)
 	caches := strings.Split(strings.TrimSpace(string(goenv)), "\n")
 	realHome, _ := os.UserHomeDir()
+	userCache, err := os.UserCacheDir()
+	require.NoError(t, err)
 	env := append(os.Environ(), "GOCACHE="+caches[0], "GOMODCACHE="+caches[1], "GOPATH="+caches[2], "GOWORK=off",
 		"JSII_RUNTIME_PACKAGE_CACHE_ROOT="+filepath.Join(realHome, ".cache", "aws", "jsii", "package-cache"))
 	// The app's go.sum, as go mod tidy would write it for a build on this platform: from the module
 	// cache, without the checksum database, which is out of reach here.
-	build := exec.Command("go", "build", "-o", "app", ".")
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", "app", ".") // no debug information: a faster link
 	build.Dir = app
 	build.Env = append(env, "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off")
 	out, err := build.CombinedOutput()
@@ -196,7 +199,7 @@ func TestConsumerModule(t *testing.T) {
 	cdkOut := filepath.Join(t.TempDir(), "cdk.out")
 	synth := exec.Command(filepath.Join(app, "app"))
 	synth.Dir = app
-	synth.Env = append(env, "TMPDIR="+tmp, "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+	synth.Env = append(env, "TMPDIR="+tmp, "HOME="+home, "XDG_CACHE_HOME="+userCache,
 		"GOFLAGS=-mod=readonly", "CDK_OUTDIR="+cdkOut,
 		// What the CLI puts in the context: asset and path metadata, every stack bundled.
 		`CDK_CONTEXT_JSON={"aws:cdk:enable-asset-metadata":true,"aws:cdk:enable-path-metadata":true,"aws:cdk:bundling-stacks":["**"]}`)
