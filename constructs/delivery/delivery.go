@@ -15,10 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -118,40 +116,27 @@ func New(scope constructs.Construct, id *string, props *Props) *Delivery {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 
-	logs := secure.NewLogGroup(d, "Logs", key, awslogs.RetentionDays_ONE_YEAR)
-	role := awsiam.NewRole(d, jsii.String("Role"), &awsiam.RoleProps{
-		Description: jsii.String("The delivery metrics function's role."),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-	})
-	logs.GrantWrite(role)
-	// The two calls the function makes, and the key actions the library grants for reading and
-	// writing a table encrypted with a customer-managed key.
-	d.Table.Grant(role, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
-	key.Grant(role, jsii.String("kms:Decrypt"), jsii.String("kms:DescribeKey"), jsii.String("kms:Encrypt"),
-		jsii.String("kms:ReEncrypt*"), jsii.String("kms:GenerateDataKey*"))
-	d.Function = awslambda.NewFunction(d, jsii.String("Function"), &awslambda.FunctionProps{
-		Description:  jsii.String("Computes deployment frequency, lead time, change failure rate and time to restore from the pipeline's events."),
-		Runtime:      gofunc.Runtime(),
-		Architecture: gofunc.Architecture(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         gofunc.Code(FunctionPackage),
-		MemorySize:   jsii.Number(128),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
-		Role:         role,
-		LogGroup:     logs,
+	fn := gofunc.New(d, jsii.String("Function"), &gofunc.Props{
+		Package:     FunctionPackage,
+		Description: jsii.String("Computes deployment frequency, lead time, change failure rate and time to restore from the pipeline's events."),
+		// Made here, where it always was, so that the retained group keeps its logical id.
+		Logs: secure.NewLogGroup(d, "Logs", key, awslogs.RetentionDays_ONE_YEAR),
 		Environment: &map[string]*string{
-			"PIPELINE":       props.Pipeline.PipelineName(),
-			"STAGES":         jsii.String(strings.Join(props.Stages, ",")),
-			"TABLE":          d.Table.TableName(),
-			"NAMESPACE":      jsii.String(d.namespace),
-			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
+			"PIPELINE":  props.Pipeline.PipelineName(),
+			"STAGES":    jsii.String(strings.Join(props.Stages, ",")),
+			"TABLE":     d.Table.TableName(),
+			"NAMESPACE": jsii.String(d.namespace),
 		},
 		// A failed invocation (the table refused, an unreadable event) is tried twice more, then
 		// kept in the dead-letter queue; redriving it later counts it then.
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+		DeadLetterQueue: dlq,
 	})
+	d.Function = fn.Lambda
+	// The two calls the function makes, and the key actions the library grants for reading and
+	// writing a table encrypted with a customer-managed key.
+	d.Table.Grant(fn.Role, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
+	key.Grant(fn.Role, jsii.String("kms:Decrypt"), jsii.String("kms:DescribeKey"), jsii.String("kms:Encrypt"),
+		jsii.String("kms:ReEncrypt*"), jsii.String("kms:GenerateDataKey*"))
 
 	// Three rules, each for the events the function reads: every pipeline execution state, the
 	// deploy stages' ends, and the source action's success, which names the commit.
@@ -176,7 +161,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Delivery {
 	feed("Commits", "Source actions that read a commit, for the delivery metrics.", "CodePipeline Action Execution State Change", map[string]any{
 		"type": map[string]any{"category": []string{"Source"}}, "state": []string{"SUCCEEDED"},
 	})
-	secure.SuppressPolicies(role, "AwsSolutions-IAM5", "kms:ReEncrypt* and kms:GenerateDataKey* are the KMS action families the library grants for a table encrypted with a customer-managed key; the grant names that key only.",
+	secure.SuppressPolicies(fn.Role, "AwsSolutions-IAM5", "kms:ReEncrypt* and kms:GenerateDataKey* are the KMS action families the library grants for a table encrypted with a customer-managed key; the grant names that key only.",
 		"Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*")
 
 	period := props.Period

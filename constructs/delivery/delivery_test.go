@@ -1,9 +1,7 @@
 package delivery_test
 
 import (
-	"debug/elf"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,7 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/delivery"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
@@ -119,25 +116,4 @@ func TestRequiredProps(t *testing.T) {
 	assert.PanicsWithValue(t, "delivery.New: props.Pipeline is required", func() { delivery.New(stack, jsii.String("A"), nil) })
 	p := pipelineIn(stack)
 	assert.PanicsWithValue(t, "delivery.New: props.Stages is required", func() { delivery.New(stack, jsii.String("B"), &delivery.Props{Pipeline: p}) })
-}
-
-// TestFunctionBundle builds the function as cdk synth does, without a prebuild: the asset is a
-// static Linux arm64 executable named bootstrap.
-func TestFunctionBundle(t *testing.T) {
-	ctx := cdktest.Context()
-	outdir := t.TempDir()
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir),
-		PostCliContext: &map[string]any{"aws:cdk:bundling-stacks": []any{"**"}}})
-	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
-	delivery.New(stack, jsii.String("Delivery"), &delivery.Props{Pipeline: pipelineIn(stack), Stages: []string{"Deploy-beta"}})
-	app.Synth(nil)
-	template := assertions.Template_FromStack(stack, nil)
-	functions := template.FindResources(jsii.String("AWS::Lambda::Function"), nil)
-	require.Len(t, *functions, 1)
-	for _, fn := range *functions {
-		f, err := elf.Open(filepath.Join(outdir, (*fn)["Metadata"].(map[string]any)["aws:asset:path"].(string), "bootstrap"))
-		require.NoError(t, err)
-		assert.Equal(t, elf.EM_AARCH64, f.Machine)
-		f.Close()
-	}
 }

@@ -28,24 +28,57 @@
 // minutes apart (one deploy and the next in a stage, a failure and its restore) are assumed to
 // arrive in order.
 //
-// It needs PIPELINE, STAGES (comma-separated), TABLE and NAMESPACE, and AWS_URL_SUFFIX for
-// partitions other than aws. It runs on provided.al2023 with the standard library only.
+// Exactly once: the samples of an event are written by the invocation that saved the state they
+// came from, after the save, and also when that invocation never heard that its save succeeded
+// (see Unsent in store.go).
+//
+// It needs PIPELINE, STAGES (comma-separated), TABLE and NAMESPACE. It runs on provided.al2023
+// with aws-lambda-go, and calls DynamoDB with the AWS SDK for Go v2.
 package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log"
 	"os"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
-	"github.com/pipekit/cdk-pipeline/internal/lambdart"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func main() {
-	st := &Store{Client: awsapi.NewClientFromEnv(), Table: os.Getenv("TABLE"), Pipeline: os.Getenv("PIPELINE")}
-	stages := strings.Split(os.Getenv("STAGES"), ",")
-	namespace := os.Getenv("NAMESPACE")
-	lambdart.Start(func(ctx context.Context, event []byte) error {
-		return handle(ctx, st, stages, namespace, os.Stdout, event)
-	})
+	h, err := setup(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h)
+}
+
+// setup is the function's start-up, once per execution environment: its settings, the
+// configuration of its region and role, the DynamoDB client, and the handler of each event.
+func setup(ctx context.Context) (func(context.Context, json.RawMessage) error, error) {
+	var missing []string
+	env := func(name string) string {
+		v := os.Getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	pipeline, stages, table, namespace := env("PIPELINE"), env("STAGES"), env("TABLE"), env("NAMESPACE")
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s not set", strings.Join(missing, ", "))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	st := &Store{DB: dynamodb.NewFromConfig(cfg), Table: table, Pipeline: pipeline}
+	deploys := strings.Split(stages, ",")
+	return func(ctx context.Context, event json.RawMessage) error {
+		return handle(ctx, st, deploys, namespace, os.Stdout, event)
+	}, nil
 }
