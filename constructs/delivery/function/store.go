@@ -62,9 +62,9 @@ type Record struct {
 // its write and its samples, and Lambda tries it again. Either way the invocation that saved the
 // event (the same Lambda request id) finds its samples here, and writes them.
 type Unsent struct {
-	Event   string    `json:"event"`
-	Request string    `json:"request"`
-	Saved   time.Time `json:"saved"`
+	Event   string        `json:"event"`
+	Request string        `json:"request"`
+	Saved   time.Time     `json:"saved"`
 	Samples []dora.Sample `json:"samples"`
 }
 
