@@ -12,8 +12,11 @@ import (
 // Commit is what lead time needs of a commit: its parents, and when it was committed (the
 // committer date, as DORA measures from "committed to version control").
 type Commit struct {
-	ID        string    `json:"commit"`
-	Parents   []string  `json:"parents"`
+	// ID is the commit's full SHA.
+	ID string `json:"commit"`
+	// Parents are its parents' ids.
+	Parents []string `json:"parents"`
+	// Committed is its committer date.
 	Committed time.Time `json:"committed"`
 }
 

@@ -35,17 +35,25 @@ var rollbackTriggers = []string{"AutomatedRollback", "ManualRollback"}
 
 // Event is what the computation reads of one EventBridge event.
 type Event struct {
-	ID         string
+	// ID is EventBridge's event id, the same in a duplicate delivery.
+	ID string
+	// DetailType and Source say what kind of event it is.
 	DetailType string
-	Source     string
-	Time       time.Time
+	// Source is the service that sent it: PipelineSource or AlarmSource.
+	Source string
+	// Time is when the change happened.
+	Time time.Time
 
-	// Of CodePipeline's events.
-	Pipeline  string
+	// Pipeline is the pipeline of CodePipeline's events.
+	Pipeline string
+	// Execution is the pipeline execution's id.
 	Execution string
-	Stage     string
-	Action    string
-	State     string
+	// Stage and Action name the stage and the action, for their events.
+	Stage string
+	// Action is the action's name, for an action's event.
+	Action string
+	// State is the new state: STARTED, SUCCEEDED, FAILED, ...
+	State string
 	// Attempt is the pipeline-execution-attempt: a stage an operator retries runs again in the
 	// same execution, as another attempt.
 	Attempt int
@@ -56,9 +64,9 @@ type Event struct {
 	// ExternalID is, for a source action, the commit it read.
 	ExternalID string
 
-	// Of CloudWatch's alarm state changes: the alarm and its new state (OK, ALARM,
-	// INSUFFICIENT_DATA).
-	Alarm      string
+	// Alarm is the alarm of CloudWatch's alarm state changes.
+	Alarm string
+	// AlarmState is its new state: OK, ALARM or INSUFFICIENT_DATA.
 	AlarmState string
 }
 

@@ -56,9 +56,12 @@ const (
 // Config is what to measure: the pipeline, its deploy stages (one per environment), and each
 // stage's alarms, whose ALARM outside a deploy is an incident in that environment.
 type Config struct {
+	// Pipeline is the pipeline's name.
 	Pipeline string
-	Stages   []string
-	Alarms   map[string][]string
+	// Stages are its deploy stages, one per environment.
+	Stages []string
+	// Alarms are, per stage, the names of its environment's alarms.
+	Alarms map[string][]string
 }
 
 func (c Config) stageOf(alarm string) string {
@@ -72,12 +75,15 @@ func (c Config) stageOf(alarm string) string {
 
 // Sample is one data point of a metric, at the time the thing it measures happened.
 type Sample struct {
+	// Metric is one of the metrics (Deployments, LeadTime, ...).
 	Metric string
 	// Stage is the deploy stage, which stands for its environment.
 	Stage string
+	// Value is 1 for a count, or the seconds of a time.
 	Value float64
 	// Unit is Count or Seconds.
 	Unit string
+	// Time is when the measured thing happened, the data point's date.
 	Time time.Time
 	// Execution and Commit say what the sample is about, for the logs.
 	Execution, Commit string
@@ -86,22 +92,26 @@ type Sample struct {
 // State is everything the computation remembers between events, stored as one JSON document.
 // Apply gives the same samples whatever order the events of a minute arrive in.
 type State struct {
+	// Schema is the SchemaVersion the state was written by.
 	Schema int `json:"schema"`
 	// Seen are the ids of the latest events, newest last.
 	Seen []string `json:"seen,omitempty"`
 	// Latest is the newest event time: the clock of Retention and Unheard.
-	Latest     time.Time             `json:"latest"`
+	Latest time.Time `json:"latest"`
+	// Executions are the pipeline executions of Retention, by id.
 	Executions map[string]*Execution `json:"executions,omitempty"`
-	Stages     map[string]*Stage     `json:"stages,omitempty"`
+	// Stages are the deploy stages' memories, by name.
+	Stages map[string]*Stage `json:"stages,omitempty"`
 }
 
 // Execution is what the events said of one pipeline execution.
 type Execution struct {
 	// First is the time of its first event, for Retention.
 	First time.Time `json:"first"`
-	// Start is the time of its STARTED event; Known says that event came.
+	// Start is the time of its STARTED event.
 	Start time.Time `json:"start,omitempty"`
-	Known bool      `json:"known,omitempty"`
+	// Known says its STARTED event came.
+	Known bool `json:"known,omitempty"`
 	// Rollback marks an execution that a stage rollback started: it deploys an older release again.
 	Rollback bool `json:"rollback,omitempty"`
 	// Commit is the head commit its source action read.
@@ -113,14 +123,19 @@ type Execution struct {
 // Try is one result of a deploy stage's deploy action: a deployment when it succeeded, a failed
 // attempt when it failed.
 type Try struct {
-	Execution string    `json:"execution"`
-	Attempt   int       `json:"attempt"`
-	Time      time.Time `json:"time"`
-	Succeeded bool      `json:"succeeded,omitempty"`
+	// Execution is the pipeline execution that deployed.
+	Execution string `json:"execution"`
+	// Attempt is its pipeline-execution-attempt: an operator's retry is another.
+	Attempt int `json:"attempt"`
+	// Time is when the deploy action succeeded or failed.
+	Time time.Time `json:"time"`
+	// Succeeded: a deployment; otherwise a failed attempt.
+	Succeeded bool `json:"succeeded,omitempty"`
 	// Counted: its deployment or failed attempt was emitted.
 	Counted bool `json:"counted,omitempty"`
-	// Failed: the deployment failed afterwards; FailCounted: that was emitted.
-	Failed      bool `json:"failed,omitempty"`
+	// Failed: the deployment failed afterwards.
+	Failed bool `json:"failed,omitempty"`
+	// FailCounted: its failure was emitted.
 	FailCounted bool `json:"failCounted,omitempty"`
 	// Settled: its rework and pipeline lead time were decided (they need the execution's STARTED).
 	Settled bool `json:"settled,omitempty"`
@@ -130,20 +145,31 @@ type Try struct {
 
 // Run is one run of a deploy stage: from STARTED to its end, the deploy and the bake.
 type Run struct {
-	Execution string    `json:"execution"`
-	Attempt   int       `json:"attempt"`
-	Start     time.Time `json:"start,omitempty"`
-	End       time.Time `json:"end,omitempty"`
-	Result    string    `json:"result,omitempty"`
+	// Execution is the pipeline execution that ran the stage.
+	Execution string `json:"execution"`
+	// Attempt is its pipeline-execution-attempt.
+	Attempt int `json:"attempt"`
+	// Start is when the stage started, if that event came.
+	Start time.Time `json:"start,omitempty"`
+	// End is when the stage ended, if it did.
+	End time.Time `json:"end,omitempty"`
+	// Result is how it ended: SUCCEEDED or FAILED.
+	Result string `json:"result,omitempty"`
 }
 
 // Failure is a failed deployment, from its deployment to its restore.
 type Failure struct {
-	Execution string    `json:"execution"`
-	Commit    string    `json:"commit,omitempty"`
-	Deployed  time.Time `json:"deployed"`
-	Detected  time.Time `json:"detected"`
-	By        string    `json:"by"`
+	// Execution is the failed deployment's execution.
+	Execution string `json:"execution"`
+	// Commit is that execution's head commit.
+	Commit string `json:"commit,omitempty"`
+	// Deployed is when the failed deployment succeeded.
+	Deployed time.Time `json:"deployed"`
+	// Detected is when the failure was found.
+	Detected time.Time `json:"detected"`
+	// By is how: a rollback, the stage, an alarm.
+	By string `json:"by"`
+	// Recovered is when the stage was restored, once it is.
 	Recovered time.Time `json:"recovered,omitempty"`
 	// Done: its recovery time was emitted.
 	Done bool `json:"done,omitempty"`
@@ -151,13 +177,17 @@ type Failure struct {
 
 // Stage is the memory of one environment.
 type Stage struct {
-	Tries    []*Try     `json:"tries,omitempty"`
-	Runs     []*Run     `json:"runs,omitempty"`
+	// Tries are the deploy actions' results, oldest first.
+	Tries []*Try `json:"tries,omitempty"`
+	// Runs are the stage's runs, deploy and bake.
+	Runs []*Run `json:"runs,omitempty"`
+	// Failures are the failed deployments, open or restored.
 	Failures []*Failure `json:"failures,omitempty"`
-	// Delivered are the commits that reached the environment, and when; Tip is the newest head
-	// commit delivered, kept past Retention so that the next deployment's walk stops there.
+	// Delivered are the commits that reached the environment, and when.
 	Delivered map[string]time.Time `json:"delivered,omitempty"`
-	Tip       string               `json:"tip,omitempty"`
+	// Tip is the newest head commit delivered, kept past Retention so that the next deployment's
+	// walk stops there.
+	Tip string `json:"tip,omitempty"`
 	// Days are the UTC days with a deployment, "2006-01-02".
 	Days []string `json:"days,omitempty"`
 	// Alarming are the alarms in ALARM that make the open incident.

@@ -7,24 +7,28 @@ import (
 // Totals are one environment's measures over a history: the replay command's output, and what the
 // dashboard shows over its time range.
 type Totals struct {
-	// Deployments are successful deployments (a rollback's included); DeploymentDays the UTC days
-	// with at least one.
-	Deployments    int `json:"deployments"`
+	// Deployments are successful deployments (a rollback's included).
+	Deployments int `json:"deployments"`
+	// DeploymentDays are the UTC days with at least one.
 	DeploymentDays int `json:"deploymentDays"`
-	// FailedAttempts are deploys that failed; DeploySuccessRate is Deployments over all attempts.
-	FailedAttempts    int     `json:"failedAttempts"`
+	// FailedAttempts are deploys that failed.
+	FailedAttempts int `json:"failedAttempts"`
+	// DeploySuccessRate is Deployments over all attempts, 0 to 1.
 	DeploySuccessRate float64 `json:"deploySuccessRate"`
-	// FailedDeployments are deployments that failed afterwards; ChangeFailureRate is their share.
-	FailedDeployments int     `json:"failedDeployments"`
+	// FailedDeployments are deployments that failed afterwards.
+	FailedDeployments int `json:"failedDeployments"`
+	// ChangeFailureRate is their share of Deployments, 0 to 1.
 	ChangeFailureRate float64 `json:"changeFailureRate"`
-	// ReworkDeployments are rollbacks and deployments made while a failure was open;
-	// ReworkRate is their share.
-	ReworkDeployments int     `json:"reworkDeployments"`
-	ReworkRate        float64 `json:"reworkRate"`
-	// The samples of the times, in minutes, in the order they happened.
-	LeadTimeMinutes         []float64 `json:"leadTimeMinutes"`
+	// ReworkDeployments are rollbacks and deployments made while a failure was open.
+	ReworkDeployments int `json:"reworkDeployments"`
+	// ReworkRate is their share of Deployments, 0 to 1.
+	ReworkRate float64 `json:"reworkRate"`
+	// LeadTimeMinutes are the lead time samples, in the order they happened.
+	LeadTimeMinutes []float64 `json:"leadTimeMinutes"`
+	// PipelineLeadTimeMinutes are the pipeline lead time samples.
 	PipelineLeadTimeMinutes []float64 `json:"pipelineLeadTimeMinutes"`
-	RecoveryMinutes         []float64 `json:"recoveryMinutes"`
+	// RecoveryMinutes are the failed deployment recovery time samples.
+	RecoveryMinutes []float64 `json:"recoveryMinutes"`
 }
 
 // Summarize adds the samples up per stage; every stage has totals, zero when nothing happened.

@@ -37,12 +37,18 @@ const PipelineName = "CicdPipeline-Pipeline"
 
 // Scenario is a history and what it measures.
 type Scenario struct {
-	Name    string
-	Config  dora.Config
-	Events  []dora.Event
-	Raw     [][]byte
+	// Name says what happens.
+	Name string
+	// Config is what is measured: the stages and their alarms.
+	Config dora.Config
+	// Events are the history, in the order it happened.
+	Events []dora.Event
+	// Raw are the same events as EventBridge delivers them.
+	Raw [][]byte
+	// Commits are the repository's commits.
 	Commits dora.CommitMap
-	Want    map[string]dora.Totals
+	// Want are the totals per stage, worked out from the definitions.
+	Want map[string]dora.Totals
 }
 
 // builder makes the events of one scenario from the recorded shapes.
@@ -54,9 +60,10 @@ type builder struct {
 	n       int
 }
 
+// NewBuilder starts a history.
 func NewBuilder(t testing.TB) *builder { return &builder{t: t, commits: dora.CommitMap{}} }
 
-// at reads "15:04:05", or "+N 15:04:05" for N days after the scenario's first day.
+// At reads "15:04:05", or "+N 15:04:05" for N days after the scenario's first day.
 func At(t testing.TB, clock string) time.Time {
 	t.Helper()
 	days := 0
