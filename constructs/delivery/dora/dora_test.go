@@ -59,8 +59,8 @@ func scenario(t *testing.T, name string) doratest.Scenario {
 }
 
 // TestOutOfOrder: EventBridge does not keep order. Events of the same minute arrive in any order,
-// an execution's STARTED event may come last (a retried delivery), and every event may come twice:
-// the samples stay the same.
+// an execution's STARTED event may come last and its source action's after its deployments
+// (retried deliveries), and every event may come twice: the samples stay the same.
 func TestOutOfOrder(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, sc := range doratest.Scenarios(t) {
@@ -79,6 +79,24 @@ func TestOutOfOrder(t *testing.T) {
 				late := append(without(sc.Events, e.ID), e)
 				require.Equal(t, want, doratest.Lines(doratest.Apply(t, sc, late)), "%s, %s last", sc.Name, e.ID)
 			}
+		}
+		// A source action's event delivered after its execution's deployments and later ones (a
+		// retried delivery):
+		// the lead times wait for it (the points emitted before it name no commit in their log line).
+		totals := dora.Summarize(sc.Config.Stages, doratest.Apply(t, sc, sc.Events))
+		for i, e := range sc.Events {
+			if e.Category != dora.SourceCategory {
+				continue
+			}
+			// Up to twelve hours late: after every event of the next twelve hours (EventBridge retries
+			// for a day; the state waits as long).
+			late := slices.Delete(slices.Clone(sc.Events), i, i+1)
+			at := i
+			for at < len(late) && late[at].Time.Before(e.Time.Add(12*time.Hour)) {
+				at++
+			}
+			late = slices.Insert(late, at, e)
+			require.Equal(t, totals, dora.Summarize(sc.Config.Stages, doratest.Apply(t, sc, late)), "%s, %s after its deployments", sc.Name, e.ID)
 		}
 		require.Equal(t, want, doratest.Lines(doratest.Apply(t, sc, append(slices.Clone(sc.Events), sc.Events...))), sc.Name+" twice")
 	}
@@ -160,7 +178,10 @@ func TestOpenFailuresOutliveRetention(t *testing.T) {
 		require.NoError(t, err)
 		return e
 	}
-	events = append(events, alarmAt("12:12:00", "ALARM"), alarmAt("+40 12:12:00", "OK"))
+	// An execution starts in between, past Retention: the state is pruned, the open failure kept.
+	later := sc.Events[0]
+	later.ID, later.Execution, later.Time = "later", "e9", doratest.At(t, "+36 09:00:00")
+	events = append(events, alarmAt("12:12:00", "ALARM"), later, alarmAt("+40 12:12:00", "OK"))
 	lines := doratest.Lines(doratest.Apply(t, sc, events))
 	assert.Contains(t, lines, fmt.Sprintf("FailedDeploymentRecoveryTime Deploy %g@01-04 12:12:00 e1 c1", (40*24*time.Hour+2*time.Hour).Seconds()))
 }
