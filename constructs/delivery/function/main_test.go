@@ -23,7 +23,8 @@ func lambdaEnvironment(t testing.TB) {
 	for k, v := range map[string]string{
 		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
 		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none,
-		"PIPELINE": pipelineName, "STAGES": "Deploy-beta,Deploy-prod", "TABLE": "state", "NAMESPACE": "ns",
+		"PIPELINE": "CicdPipeline-Pipeline", "STAGES": "Deploy-beta,Deploy-prod", "TABLE": "state", "NAMESPACE": "ns",
+		"ALARMS": `{"Deploy-prod":["ServerErrors"]}`, "REPOSITORY": "sample-app",
 	} {
 		t.Setenv(k, v)
 	}
@@ -39,6 +40,11 @@ func TestSetup(t *testing.T) {
 	t.Setenv("STAGES", "")
 	_, err = setup(context.Background())
 	assert.EqualError(t, err, "STAGES, TABLE not set")
+	t.Setenv("TABLE", "state")
+	t.Setenv("STAGES", "Deploy")
+	t.Setenv("ALARMS", `["ServerErrors"]`)
+	_, err = setup(context.Background())
+	assert.ErrorContains(t, err, "ALARMS is not a JSON object of stage to alarm names")
 }
 
 // BenchmarkSetup is the function's start-up in an execution environment, after the process

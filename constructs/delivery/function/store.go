@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora"
 )
 
 // maxExecutions bounds the state beside Retention, so that the item stays far below DynamoDB's
@@ -50,7 +52,7 @@ type Store struct {
 // Record is what the item holds: the computation's State, and the samples of recently saved
 // events, kept for the invocations that saved them.
 type Record struct {
-	State
+	dora.State
 	Unsent []Unsent `json:"unsent,omitempty"`
 }
 
@@ -60,10 +62,10 @@ type Record struct {
 // its write and its samples, and Lambda tries it again. Either way the invocation that saved the
 // event (the same Lambda request id) finds its samples here, and writes them.
 type Unsent struct {
-	Event   string    `json:"event"`
-	Request string    `json:"request"`
-	Saved   time.Time `json:"saved"`
-	Samples []Sample  `json:"samples"`
+	Event   string        `json:"event"`
+	Request string        `json:"request"`
+	Saved   time.Time     `json:"saved"`
+	Samples []dora.Sample `json:"samples"`
 }
 
 // unsent returns the samples that request saved for event, or nil.
@@ -78,7 +80,7 @@ func (r *Record) unsent(event, request string) *Unsent {
 
 // keep adds the samples that request saves for event, and forgets those older than unsentKept.
 // Outside Lambda (no request id) nothing can claim them, so nothing is kept.
-func (r *Record) keep(event, request string, samples []Sample, now time.Time) {
+func (r *Record) keep(event, request string, samples []dora.Sample, now time.Time) {
 	var kept []Unsent
 	for _, u := range r.Unsent {
 		if now.Sub(u.Saved) < unsentKept {
@@ -91,7 +93,10 @@ func (r *Record) keep(event, request string, samples []Sample, now time.Time) {
 	r.Unsent = kept
 }
 
-// Load reads the record and its version; a pipeline without an item has version 0.
+// Load reads the record and its version; a pipeline without an item has version 0. A state of
+// another schema (written by an earlier definition of the metrics) starts anew, at its version: the
+// executions in flight then are measured in part, and a replay of the archive (docs/metrics.md)
+// measures the past again.
 func (st *Store) Load(ctx context.Context) (Record, int, error) {
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(st.Table), ConsistentRead: aws.Bool(true),
@@ -116,6 +121,9 @@ func (st *Store) Load(ctx context.Context) (Record, int, error) {
 	var r Record
 	if err := json.NewDecoder(zr).Decode(&r); err != nil {
 		return Record{}, 0, fmt.Errorf("reading the state: %w", err)
+	}
+	if r.Schema != dora.SchemaVersion {
+		return Record{}, version, nil
 	}
 	return r, version, nil
 }
@@ -157,14 +165,22 @@ func (st *Store) now() time.Time {
 	return st.Now()
 }
 
+// Metrics is how the function measures: the pipeline, stages and alarms, the repository that
+// answers for commits, and the namespace of the metrics.
+type Metrics struct {
+	Config    dora.Config
+	Commits   dora.Commits
+	Namespace string
+}
+
 // handle applies one event to the stored state and writes its samples as metrics to out. A
 // conflicting write is read and applied again; the samples are written only once the state that
 // produced them is saved, so a retried invocation never counts twice, and the invocation that
 // saved them writes them even if it never heard that its write succeeded (see Unsent).
-func handle(ctx context.Context, st *Store, stages []string, namespace string, out io.Writer, raw []byte) error {
-	var e Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return fmt.Errorf("reading the event: %w", err)
+func handle(ctx context.Context, st *Store, m Metrics, out io.Writer, raw []byte) error {
+	e, err := dora.ParseEvent(raw)
+	if err != nil {
+		return err
 	}
 	var request string
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -176,13 +192,13 @@ func handle(ctx context.Context, st *Store, stages []string, namespace string, o
 			return err
 		}
 		if u := r.unsent(e.ID, request); u != nil {
-			return writeSamples(out, namespace, st.Pipeline, u.Samples)
+			return writeSamples(out, m.Namespace, st.Pipeline, u.Samples)
 		}
-		samples, changed := r.Apply(e, st.Pipeline, stages)
-		if !changed {
-			return nil
+		samples, changed, err := r.Apply(ctx, e, m.Config, m.Commits)
+		if err != nil || !changed {
+			return err
 		}
-		r.trim(maxExecutions)
+		r.Trim(maxExecutions)
 		r.keep(e.ID, request, samples, st.now())
 		switch err := st.Save(ctx, r, version); {
 		case errors.Is(err, errConflict):
@@ -190,12 +206,12 @@ func handle(ctx context.Context, st *Store, stages []string, namespace string, o
 		case err != nil:
 			return err
 		}
-		return writeSamples(out, namespace, st.Pipeline, samples)
+		return writeSamples(out, m.Namespace, st.Pipeline, samples)
 	}
 	return fmt.Errorf("event %s: the state kept changing under 10 attempts", e.ID)
 }
 
-func writeSamples(out io.Writer, namespace, pipeline string, samples []Sample) error {
+func writeSamples(out io.Writer, namespace, pipeline string, samples []dora.Sample) error {
 	for _, sample := range samples {
 		if err := writeEMF(out, namespace, pipeline, sample); err != nil {
 			return err
@@ -206,9 +222,10 @@ func writeSamples(out io.Writer, namespace, pipeline string, samples []Sample) e
 
 // writeEMF writes a sample in CloudWatch's embedded metric format: Lambda sends the line to the
 // function's log group, and CloudWatch turns it into a data point of the metric, dated when the
-// measured thing happened, with the dimensions Pipeline and Stage. Execution and Commit stay in
-// the log line, to look up what a point is made of.
-func writeEMF(w io.Writer, namespace, pipeline string, s Sample) error {
+// measured thing happened (CloudWatch takes points up to two weeks old: dora.Attribution keeps a
+// failed deployment's date within that), with the dimensions Pipeline and Stage. Execution and
+// Commit stay in the log line, to look up what a point is made of.
+func writeEMF(w io.Writer, namespace, pipeline string, s dora.Sample) error {
 	line, err := json.Marshal(map[string]any{
 		"_aws": map[string]any{
 			"Timestamp": s.Time.UnixMilli(),
