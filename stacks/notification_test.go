@@ -113,7 +113,7 @@ func TestFormatter(t *testing.T) {
 	s.Has(t, "AWS::Lambda::Function", object{
 		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "MemorySize": 128.0, "Timeout": 30.0,
 		"LoggingConfig": object{"LogGroup": ref("NotificationFormatterLogs")},
-		"Environment":   object{"Variables": object{"TOPIC_ARN": ref("NotificationMessages"), "AWS_URL_SUFFIX": object{"Ref": "AWS::URLSuffix"}}},
+		"Environment":   object{"Variables": object{"TOPIC_ARN": ref("NotificationMessages")}},
 	})
 	s.Has(t, "AWS::Lambda::EventInvokeConfig", object{
 		"FunctionName": ref("NotificationFormatter"), "MaximumRetryAttempts": 2.0,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
@@ -303,14 +304,21 @@ func (parts *stackParts) explainCrossEnvironmentGrants() {
 	}
 }
 
-// addMetrics measures delivery (DORA's four keys) for every deploy stage.
+// addMetrics measures delivery (DORA's five metrics) for every deploy stage, with the alarms of
+// the environments in this stack as the incident signal: EventBridge delivers an alarm's state
+// changes in the alarm's own account and region (docs/metrics.md).
 func (parts *stackParts) addMetrics() *delivery.Delivery {
 	var stages []string
+	alarms := map[string][]awscloudwatch.IAlarm{}
 	for _, d := range parts.deployments {
 		stages = append(stages, deployStage+d.suffix())
+		if watched := d.target.WatchedAlarms(); !d.remote && len(watched) > 0 {
+			alarms[deployStage+d.suffix()] = watched
+		}
 	}
 	return delivery.New(parts.stack, jsii.String("Delivery"), &delivery.Props{
 		Pipeline: parts.pipeline.Pipeline, Stages: stages, Key: parts.pipeline.ArtifactKey, DeadLetterQueue: parts.notification.RuleDeadLetters,
+		Repository: parts.source.Repository, Alarms: alarms, ArchiveRetention: awscdk.Duration_Days(jsii.Number(float64(parts.settings.MetricsArchiveDays))),
 	})
 }
 
@@ -321,7 +329,7 @@ func (parts *stackParts) addOutputs(metrics *delivery.Delivery) {
 	output(parts.stack, "RepositoryCloneUrlGrc", parts.source.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(parts.stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
 		*parts.pipeline.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
-	output(parts.stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's four keys) per environment, in the CloudWatch console.")
+	output(parts.stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's five) per environment, in the CloudWatch console.")
 	for _, d := range parts.deployments {
 		where := "The application"
 		if d.env.Name != "" {
