@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -153,13 +154,53 @@ func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
 	stale := filepath.Join(outdir, "validation-report.json")
 	require.NoError(t, os.WriteFile(stale, []byte(`{"pluginReports":[{"conclusion":"failure"}]}`), 0o644))
 	cmd := exec.Command("bash", "scripts/cdk-app")
-	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	// As a user runs it: none of jsii's silencing variables, whatever this shell exports. On a
+	// Node.js version past jsii's support (20 since 2026-10-30) the wrapper must keep jsii's banner
+	// out of the output itself.
+	cmd.Env = append(withoutJSIISilencing(os.Environ()), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 1, exit.ExitCode())
 	assert.Equal(t, "invalid settings (cdk.json context or -c key=value):\n  aproval: unknown setting; did you mean approval?\n", string(out))
 	assert.NoFileExists(t, stale, "an earlier failure's report would fail the next synth in the CLI")
+}
+
+// withoutJSIISilencing is env without jsii's JSII_SILENCE_WARNING_* variables.
+func withoutJSIISilencing(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "JSII_SILENCE_WARNING_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// TestReadmeNamesTheSupportedNodeVersions keeps the Node.js versions whose jsii banner scripts/cdk-app
+// silences the same as the README's prerequisites: the app hides the banner of no version the
+// README does not support, and of every version the README names.
+func TestReadmeNamesTheSupportedNodeVersions(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, prerequisites, ok := strings.Cut(string(readme), "## Prerequisites\n")
+	require.True(t, ok, "README.md has a Prerequisites section")
+	prerequisites, _, _ = strings.Cut(prerequisites, "\n## ")
+	line := ""
+	for _, l := range strings.Split(prerequisites, "\n") {
+		if strings.HasPrefix(l, "- Node.js ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, "a prerequisite names the Node.js versions")
+	versions, _, _ := strings.Cut(line, " with ") // "- Node.js 20, 22 or 24, with npm (...)"
+	named := regexp.MustCompile(`\b\d+\b`).FindAllString(versions, -1)
+
+	wrapper, err := os.ReadFile("scripts/cdk-app")
+	require.NoError(t, err)
+	silenced := regexp.MustCompile(`(?m)^supported_node_majors=([0-9,]+)$`).FindStringSubmatch(string(wrapper))
+	require.Len(t, silenced, 2, "scripts/cdk-app sets supported_node_majors")
+	assert.Equal(t, strings.Split(silenced[1], ","), named, line)
 }
 
 // TestCompliancePacksAreChecked proves the setting adds a pack: the default stack does not pass
