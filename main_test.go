@@ -58,7 +58,6 @@ func TestDefaultApp(t *testing.T) {
 	assert.True(t, *stack.TerminationProtection())
 }
 
-// runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top.
 // appStack is the one stack of the app.
 func appStack(app awscdk.App) awscdk.Stack {
 	children := *app.Node().Children()
@@ -68,7 +67,9 @@ func appStack(app awscdk.App) awscdk.Stack {
 	return awscdk.Stack_Of(children[0])
 }
 
-func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, outdir string) {
+// runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top, and env
+// added to the environment.
+func runApp(t *testing.T, overrides map[string]any, env ...string) (stderr string, code int, outdir string) {
 	t.Helper()
 	context := cdktest.Context()
 	for k, v := range overrides {
@@ -78,7 +79,7 @@ func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, ou
 	require.NoError(t, err)
 	outdir = t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	cmd.Env = append(append(os.Environ(), env...), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	// Both streams: the CLI shows both, and synthesis reports its findings on stdout.
 	var errb strings.Builder
 	cmd.Stderr, cmd.Stdout = &errb, &errb
@@ -214,6 +215,62 @@ func TestCompliancePacksAreChecked(t *testing.T) {
 	assert.Contains(t, output, "synthesis failed: ")
 	assert.NotContains(t, output, "goroutine", "no Go panic trace")
 	assert.NotContains(t, output, "ERROR AwsSolutions-", "AwsSolutions stays clean")
+}
+
+// TestOfflineCrossAccountSynth follows docs/review.md's offline path for an environment in another
+// account: with the pipeline's account and region given as the CLI gives them without credentials
+// (CDK_DEFAULT_ACCOUNT from the shell, CDK_DEFAULT_REGION from AWS_REGION), the synth needs exactly
+// the availability-zone entries the page lists, and with them in cdk.context.json (which the CLI
+// merges into the app's context) nothing is left to look up and every stack is written.
+func TestOfflineCrossAccountSynth(t *testing.T) {
+	t.Parallel() // subprocesses: no CDK call in this process
+	doc, err := os.ReadFile("docs/review.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(doc), "## Offline: other accounts and cdk diff\n")
+	require.True(t, ok, "docs/review.md has the offline section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, contextJSON, ok := strings.Cut(section, "```json\n")
+	require.True(t, ok, "the section shows cdk.context.json")
+	contextJSON, _, _ = strings.Cut(contextJSON, "```")
+	var lookups map[string]any
+	require.NoError(t, json.Unmarshal([]byte(contextJSON), &lookups))
+	command := regexp.MustCompile(`CDK_DEFAULT_ACCOUNT=(\d{12}) AWS_REGION=([a-z0-9-]+) npx cdk synth -c environments='([^']+)'`).FindStringSubmatch(section)
+	require.Len(t, command, 4, "the section shows the offline synth command")
+	env := []string{"CDK_DEFAULT_ACCOUNT=" + command[1], "CDK_DEFAULT_REGION=" + command[2]}
+	settings := map[string]any{"environments": command[3], "aws:cdk:bundling-stacks": []any{}}
+
+	missing := func(outdir string) []string {
+		b, err := os.ReadFile(filepath.Join(outdir, "manifest.json"))
+		require.NoError(t, err)
+		var manifest struct {
+			Missing []struct{ Key string } `json:"missing"`
+		}
+		require.NoError(t, json.Unmarshal(b, &manifest))
+		var keys []string
+		for _, m := range manifest.Missing {
+			keys = append(keys, m.Key)
+		}
+		return keys
+	}
+	var documented []string
+	for k := range lookups {
+		documented = append(documented, k)
+	}
+
+	// Without the entries, the CLI would have to look them up: exactly those, no more, no fewer.
+	output, code, outdir := runApp(t, settings, env...)
+	require.Equal(t, 0, code, output)
+	assert.ElementsMatch(t, documented, missing(outdir), "the lookups the app asks for are the entries docs/review.md lists")
+
+	for k, v := range lookups {
+		settings[k] = v
+	}
+	output, code, outdir = runApp(t, settings, env...)
+	require.Equal(t, 0, code, output)
+	assert.Empty(t, missing(outdir), "with cdk.context.json's entries nothing is left to look up")
+	for _, stack := range []string{StackName, StackName + "-prod"} {
+		assert.FileExists(t, filepath.Join(outdir, stack+".template.json"))
+	}
 }
 
 // TestConstructsDocCompiles type-checks the program in docs/constructs.md against the packages as
