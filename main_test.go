@@ -5,15 +5,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pipekit/cdk-pipeline/constructs/deploy"
+	"github.com/pipekit/cdk-pipeline/featureflags"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 )
 
@@ -273,16 +277,64 @@ func TestOfflineCrossAccountSynth(t *testing.T) {
 	}
 }
 
+// TestFeatureFlagsForConsumers synthesizes a fleet, whose VPC depends on feature flags, as another
+// team's app would: its own awscdk.NewApp with featureflags.Context(). It must synthesize what this
+// app (cdk.json's context, as cdktest gives it) synthesizes; an app without the flags differs, for
+// one in the VPC's default security group (@aws-cdk/aws-ec2:restrictDefaultSecurityGroup).
+func TestFeatureFlagsForConsumers(t *testing.T) {
+	fleet := func(app awscdk.App) map[string]any {
+		stack := awscdk.NewStack(app, jsii.String("Consumer"), nil)
+		deploy.NewFleet(stack, jsii.String("Fleet"), nil)
+		resources := cdktest.Synth(t, stack).JSON["Resources"].(map[string]any)
+		for _, r := range resources {
+			delete(r.(map[string]any), "Metadata") // construct paths: the CLI adds them, a plain app does not
+		}
+		return resources
+	}
+	ctx := featureflags.Context()
+	ctx["aws:cdk:bundling-stacks"] = []any{} // as cdktest.NewApp: no function to build
+	consumer := fleet(awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())}))
+	this := fleet(cdktest.NewApp())
+	without := fleet(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"aws:cdk:bundling-stacks": []any{}}, Outdir: jsii.String(t.TempDir())}))
+
+	var differ []string
+	for id := range this {
+		if !reflect.DeepEqual(this[id], consumer[id]) {
+			differ = append(differ, id)
+		}
+	}
+	for id := range consumer {
+		if _, ok := this[id]; !ok {
+			differ = append(differ, id)
+		}
+	}
+	assert.Empty(t, differ, "a consumer app with featureflags.Context() synthesizes what this app does; these resources differ")
+	restricts := func(resources map[string]any) bool {
+		for _, r := range resources {
+			if r.(map[string]any)["Type"] == "Custom::VpcRestrictDefaultSG" {
+				return true
+			}
+		}
+		return false
+	}
+	assert.True(t, restricts(consumer), "the default security group's rules are removed")
+	assert.False(t, restricts(without), "an app without the flags keeps them: the flags matter")
+}
+
 // TestConstructsDocCompiles type-checks the program in docs/constructs.md against the packages as
 // they are, so the documented public API cannot drift.
 func TestConstructsDocCompiles(t *testing.T) {
 	t.Parallel() // the go tool: no CDK call in this process
 	doc, err := os.ReadFile("docs/constructs.md")
 	require.NoError(t, err)
-	_, rest, ok := strings.Cut(string(doc), "```go\n")
-	require.True(t, ok, "docs/constructs.md has a Go program")
-	program, _, ok := strings.Cut(rest, "```")
-	require.True(t, ok)
+	// The program is the Go block that is a whole package; the others are fragments of it.
+	program := ""
+	for _, block := range strings.Split(string(doc), "```go\n")[1:] {
+		if code, _, _ := strings.Cut(block, "```"); strings.HasPrefix(code, "package main\n") {
+			program = code
+		}
+	}
+	require.NotEmpty(t, program, "docs/constructs.md has a Go program")
 	// Inside the module, so that it builds against this checkout; go's ./... skips "_" folders.
 	dir, err := os.MkdirTemp(".", "_docprogram")
 	require.NoError(t, err)
