@@ -257,7 +257,8 @@ function statementChange(change, t) {
   if (t.effect === 'Unknown') {
     return { kind: 'statement', change, effect: 'Unknown', principal: '', action: '', resource: t.key, condition: '' };
   }
-  return { kind: 'statement', change, effect: t.effect, principal: t.principal, action: t.action, resource: t.resource, condition: t.condition };
+  const { effect, principal, action, resource, condition } = t;
+  return { kind: 'statement', change, effect, principal, action, resource, condition };
 }
 
 function policyChange(change, m) {
@@ -282,13 +283,14 @@ const CATEGORIES = ['replaced', 'deleted', 'orphaned', 'broadened'];
 function review(before, after) {
   const result = compare(before, after);
   const paths = pathNames(before, after);
-  const show = (s) => String(s).replace(/\$\{([A-Za-z0-9]+)([.}])/g, (m, id, end) => (paths[id] ? `\${${paths[id]}${end}` : m));
+  const show = (s) => String(s).replace(/\$\{([A-Za-z0-9]+)([.}])/g,
+    (m, id, end) => (paths[id] ? `\${${paths[id]}${end}` : m));
   const line = (sign, r, what) => `[${sign}] ${r.type} ${paths[r.id] || r.id} ${r.id} ${what}`;
+  const having = (...impacts) => result.resources.filter((r) => impacts.includes(r.impact));
   const sections = {
-    replaced: result.resources.filter((r) => REPLACING.includes(r.impact)).map((r) => line('~', r,
-      `${r.impact === 'WILL_REPLACE' ? 'replace' : 'may be replaced'}: ${r.replacing.map((p) => `${p.property} (${p.impact === 'WILL_REPLACE' ? 'requires replacement' : 'may cause replacement'})`).join(', ') || 'its type changed'}`)),
-    deleted: result.resources.filter((r) => r.impact === 'WILL_DESTROY').map((r) => line('-', r, 'destroy')),
-    orphaned: result.resources.filter((r) => r.impact === 'WILL_ORPHAN').map((r) => line('-', r, 'orphan')),
+    replaced: having(...REPLACING).map((r) => line('~', r, replacement(r))),
+    deleted: having('WILL_DESTROY').map((r) => line('-', r, 'destroy')),
+    orphaned: having('WILL_ORPHAN').map((r) => line('-', r, 'orphan')),
     broadened: describe(result.broadened, show),
   };
   const out = [];
@@ -297,12 +299,22 @@ function review(before, after) {
   };
   section('Replaced', sections.replaced);
   section('Deleted', sections.deleted);
-  section('Orphaned: removed from the stack but retained, so CloudFormation stops managing them and they stay in the account', sections.orphaned);
-  section('Broadened: permissions and network openings the change adds (IAM statements compared by what they allow: a regrouped statement is no change)', sections.broadened);
+  section('Orphaned: removed from the stack but retained, so CloudFormation stops managing them'
+    + ' and they stay in the account', sections.orphaned);
+  section('Broadened: permissions and network openings the change adds (IAM statements compared'
+    + ' by what they allow: a regrouped statement is no change)', sections.broadened);
   section('Narrowed: permissions and network openings the change removes (for information)', describe(result.narrowed, show));
   const found = CATEGORIES.filter((c) => sections[c].length > 0);
   out.push(`Found: ${found.length ? found.join(', ') : 'nothing'}`);
   return { text: out.join('\n') + '\n', found };
+}
+
+// replacement says whether a resource is replaced, and which properties cause it.
+function replacement(r) {
+  const verb = r.impact === 'WILL_REPLACE' ? 'replace' : 'may be replaced';
+  const causes = r.replacing.map((p) =>
+    `${p.property} (${p.impact === 'WILL_REPLACE' ? 'requires replacement' : 'may cause replacement'})`);
+  return `${verb}: ${causes.join(', ') || 'its type changed'}`;
 }
 
 // describe renders changes one line each, the actions of one principal, resource and condition

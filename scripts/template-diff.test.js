@@ -1,4 +1,5 @@
-// Tests of scripts/template-diff.js: node --test scripts/ (.ci/run runs them; they need npm ci).
+// Tests of scripts/template-diff.js: node --test scripts/template-diff.test.js. .ci/run runs them
+// after npm ci, which installs the diff library; they start no jsii.
 // Each case is a pair of small templates shaped as the CDK writes them, and asks what a reviewer
 // would: does this change let anyone do more than before?
 'use strict';
@@ -163,6 +164,15 @@ test('security group rules: a wider opening broadens, a narrower one or a moved 
   const moved = template({ G: group([]), I: { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { ...web, GroupId: { 'Fn::GetAtt': ['G', 'GroupId'] } } } });
   assert.deepEqual(compare(wide, moved).broadened, []);
   assert.deepEqual(compare(wide, moved).narrowed, []);
+});
+
+test('a replaced resource names the property that replaces it', () => {
+  const named = (name) => template({ Repo: { Type: 'AWS::CodeCommit::Repository', Properties: { RepositoryName: name } } });
+  const bucket = (name) => ({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: name } } } });
+  assert.deepEqual(compare(named('a'), named('b')).resources.map((r) => r.impact), ['WILL_UPDATE'], 'renaming a repository updates it');
+  const { found, text } = review(bucket('a'), bucket('b'));
+  assert.deepEqual(found, ['replaced']);
+  assert.match(text, /^\[~\] AWS::S3::Bucket Bucket Bucket replace: BucketName \(requires replacement\)$/m);
 });
 
 test('wildcards, CIDR blocks and protocols', () => {
