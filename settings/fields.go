@@ -55,6 +55,7 @@ func init() {
 		text("deployWindowTimeZone", func(s *Stage) *string { return &s.DeployWindowTimeZone }, "UTC", check(deploywindow.TimeZone)),
 		number("bakeMinutes", func(s *Stage) *int { return &s.BakeMinutes }, DefaultBakeMinutes, between(0, 1440, " (a day)"), bakes()),
 		flag("stageRollback", func(s *Settings) *bool { return &s.StageRollback }, true),
+		number("metricsArchiveDays", func(s *Settings) *int { return &s.MetricsArchiveDays }, DefaultMetricsArchiveDays, between(0, 3650, " (ten years)")),
 		// An environments entry's own keys.
 		text("name", func(e *Environment) *string { return &e.Name }, "", always(), check(environmentName)),
 		text("account", func(e *Environment) *string { return &e.Account }, "", check(names.Account)),

@@ -76,6 +76,9 @@ type Settings struct {
 	CompliancePacks []string
 	// StageRollback rolls a failed deploy stage back to the last successful release.
 	StageRollback bool
+	// MetricsArchiveDays is how long an EventBridge archive keeps the events of the delivery
+	// metrics, for a replay after a change of definitions; 0 keeps no archive.
+	MetricsArchiveDays int
 	// Environments are the deploy stages in order, each with its own target, approval and safety
 	// settings, possibly in another account or region; empty means one environment from the
 	// top-level keys. Parse fills the keys an entry leaves out from the top-level keys.
@@ -110,6 +113,10 @@ type Stage struct {
 	// DeployWindowTimeZone is its IANA time zone.
 	DeployWindow, DeployWindowTimeZone string
 }
+
+// DefaultMetricsArchiveDays keeps the delivery metrics' events a little more than a year, to
+// compare a quarter with the same quarter a year before.
+const DefaultMetricsArchiveDays = 400
 
 // The allowed values of the enumerated settings, in the order they are documented.
 var (

@@ -59,6 +59,7 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		"deployWindowTimeZone":  "Europe/Paris",
 		"bakeMinutes":           "30",
 		"stageRollback":         "false",
+		"metricsArchiveDays":    "30",
 		"environments":          `[{"name":"beta","fleetSize":1,"approval":false},{"name":"prod","account":"210987654321","region":"eu-west-1"}]`,
 	})
 	require.NoError(t, err)
@@ -77,8 +78,8 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		NotifyOn:      []notify.PipelineState{notify.PipelineFailed},
 		Stage:         stage,
 		OperatorUsers: []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
-		CompliancePacks: []string{"HIPAA.Security"},
-		Environments:    []Environment{beta, prod},
+		CompliancePacks: []string{"HIPAA.Security"}, MetricsArchiveDays: 30,
+		Environments: []Environment{beta, prod},
 	}, s)
 	assert.Equal(t, []Environment{beta, prod}, s.Deployments())
 }
@@ -236,6 +237,8 @@ func TestBadInput(t *testing.T) {
 		{"window with both day fields", map[string]any{"deployWindow": "* * 9-16 * * MON-FRI"}, []string{`deployWindow: "* * 9-16 * * MON-FRI" is not a deployment window: exactly one of day-of-month and day-of-week must be ?`}},
 		{"unknown time zone", map[string]any{"deployWindowTimeZone": "CET+1"}, []string{`deployWindowTimeZone: "CET+1" is not an IANA time zone name`}},
 		{"bake over a day", map[string]any{"bakeMinutes": "2000"}, []string{"bakeMinutes: 2000 is out of range; use 0 to 1440 (a day)"}},
+		{"archive over ten years", map[string]any{"metricsArchiveDays": "4000"}, []string{"metricsArchiveDays: 4000 is out of range; use 0 to 3650 (ten years)"}},
+		{"negative archive", map[string]any{"metricsArchiveDays": -1.0}, []string{"metricsArchiveDays: -1 is out of range; use 0 to 3650 (ten years)"}},
 		{"bake without alarms", map[string]any{"deployTarget": "instances", "instanceTag": "Env=prod", "bakeMinutes": "30"},
 			[]string{`bakeMinutes: the deploy stage deploys to "instances", which has no alarms to watch`}},
 		{"environments not a list", map[string]any{"environments": `{"name":"prod"}`}, []string{"environments: "}},
@@ -314,7 +317,7 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
 		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
 		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
-		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes",
+		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes", "metricsArchiveDays": "a year",
 		"environments": `{"name":"prod"}`,
 	}
 	for _, key := range Keys {

@@ -113,7 +113,7 @@ func TestFormatter(t *testing.T) {
 	s.Has(t, "AWS::Lambda::Function", obj{
 		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "MemorySize": 128.0, "Timeout": 30.0,
 		"LoggingConfig": obj{"LogGroup": ref("NotificationFormatterLogs")},
-		"Environment":   obj{"Variables": obj{"TOPIC_ARN": ref("NotificationMessages"), "AWS_URL_SUFFIX": obj{"Ref": "AWS::URLSuffix"}}},
+		"Environment":   obj{"Variables": obj{"TOPIC_ARN": ref("NotificationMessages")}},
 	})
 	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{
 		"FunctionName": ref("NotificationFormatter"), "MaximumRetryAttempts": 2.0,

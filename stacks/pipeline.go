@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
@@ -198,17 +199,24 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		}
 	}
 	var deployStages []string
+	alarms := map[string][]awscloudwatch.IAlarm{}
 	for _, d := range ds {
 		deployStages = append(deployStages, deployStage+d.suffix())
+		// EventBridge delivers an alarm's state changes in the alarm's own account and region: the
+		// delivery metrics watch the alarms of the environments in this stack (docs/metrics.md).
+		if watched := d.target.WatchedAlarms(); !d.remote && len(watched) > 0 {
+			alarms[deployStage+d.suffix()] = watched
+		}
 	}
 	metrics := delivery.New(stack, jsii.String("Delivery"), &delivery.Props{
 		Pipeline: p.Pipeline, Stages: deployStages, Key: p.ArtifactKey, DeadLetterQueue: n.RuleDeadLetters,
+		Repository: src.Repository, Alarms: alarms, ArchiveRetention: awscdk.Duration_Days(jsii.Number(float64(s.MetricsArchiveDays))),
 	})
 	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
 	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
 	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
 		*p.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
-	output(stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's four keys) per environment, in the CloudWatch console.")
+	output(stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's five) per environment, in the CloudWatch console.")
 	for _, d := range ds {
 		where := "The application"
 		if d.env.Name != "" {

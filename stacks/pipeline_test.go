@@ -419,8 +419,8 @@ func TestBeanstalkTarget(t *testing.T) {
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 0)
 	s.Count(t, "AWS::EC2::VPC", 0)
 	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed, the
-	// pull request checks and the delivery metrics' three.
-	s.Count(t, "AWS::Events::Rule", 6)
+	// pull request checks and the delivery metrics' four (no alarms to watch).
+	s.Count(t, "AWS::Events::Rule", 7)
 	// Only the pipeline's role may assume the action role with Beanstalk administrator rights, and
 	// the role reads and decrypts the artifacts CodePipeline hands to Beanstalk.
 	s.Has(t, "AWS::IAM::Role", obj{

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -172,37 +171,21 @@ func (n *Notification) Feed(rule awsevents.Rule) {
 	}))
 }
 
-// newFormatter creates the function that writes the readable messages. It logs to its own
-// encrypted log group through a role that may only write there, publish to Messages, and put
+// newFormatter creates the function that writes the readable messages. It logs to its own log
+// group, encrypted with Key, through a role that may only write there, publish to Messages, and put
 // failed events into the dead-letter queue.
 func (n *Notification) newFormatter() awslambda.Function {
-	logs := secure.NewLogGroup(n, "FormatterLogs", n.Key, awslogs.RetentionDays_ONE_YEAR)
-	role := awsiam.NewRole(n, jsii.String("FormatterRole"), &awsiam.RoleProps{
-		Description: jsii.String("The notification formatter function's role."),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-	})
-	logs.GrantWrite(role)
-	fn := awslambda.NewFunction(n, jsii.String("Formatter"), &awslambda.FunctionProps{
-		Description:  jsii.String("Writes pipeline and deployment events as readable messages for email and SMS."),
-		Runtime:      gofunc.Runtime(),
-		Architecture: gofunc.Architecture(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         gofunc.Code(FormatterPackage),
-		MemorySize:   jsii.Number(128),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
-		Role:         role,
-		LogGroup:     logs,
-		Environment: &map[string]*string{
-			"TOPIC_ARN":      n.Messages.TopicArn(),
-			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
-		},
+	f := gofunc.New(n, jsii.String("Formatter"), &gofunc.Props{
+		Package:     FormatterPackage,
+		Description: jsii.String("Writes pipeline and deployment events as readable messages for email and SMS."),
+		// Made here, where it always was, so that the retained group keeps its logical id.
+		Logs:        secure.NewLogGroup(n, "FormatterLogs", n.Key, awslogs.RetentionDays_ONE_YEAR),
+		Environment: &map[string]*string{"TOPIC_ARN": n.Messages.TopicArn()},
 		// An invocation that fails (SNS refused, or an event it cannot read) is tried twice more,
 		// then kept in the dead-letter queue with the error.
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(n.RuleDeadLetters),
+		DeadLetterQueue: n.RuleDeadLetters,
 	})
-	n.Messages.GrantPublish(role)
-	secure.Suppress(role, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
-	return fn
+	n.Messages.GrantPublish(f.Role)
+	secure.Suppress(f.Role, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
+	return f.Lambda
 }

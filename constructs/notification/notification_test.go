@@ -1,25 +1,19 @@
 package notification_test
 
 import (
-	"debug/elf"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
-	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/notify"
 )
 
@@ -111,34 +105,4 @@ func TestSubscribeInAKnownAccount(t *testing.T) {
 	assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
 		"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:mine",
 	})
-}
-
-// TestFormatterBundle builds the formatter as cdk synth does: the asset is a static Linux arm64
-// executable named bootstrap, built with the local Go toolchain (no Docker, no network), here
-// ahead of the bundling (gofunc.Prebuild).
-func TestFormatterBundle(t *testing.T) {
-	ctx := cdktest.Context()
-	outdir := t.TempDir()
-	// Bundles every stack, as the CLI does (after the tests' context, which turns bundling off).
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir),
-		PostCliContext: &map[string]any{"aws:cdk:bundling-stacks": []any{"**"}}})
-	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
-	// As the pipeline stack does: the build starts at once, and the bundling takes its binary.
-	gofunc.Prebuild(stack, notification.FormatterPackage)
-	n := notification.New(stack, jsii.String("N"), nil)
-	app.Synth(nil)
-	template := assertions.Template_FromStack(stack, nil)
-	functions := template.FindResources(jsii.String("AWS::Lambda::Function"), nil)
-	require.Len(t, *functions, 1)
-	for _, fn := range *functions {
-		asset := (*fn)["Metadata"].(map[string]any)["aws:asset:path"].(string)
-		f, err := elf.Open(filepath.Join(outdir, asset, "bootstrap"))
-		require.NoError(t, err)
-		assert.Equal(t, elf.EM_AARCH64, f.Machine)
-		f.Close()
-		info, err := os.Stat(filepath.Join(outdir, asset, "bootstrap"))
-		require.NoError(t, err)
-		assert.NotZero(t, info.Mode()&0o111, "executable")
-	}
-	assert.Equal(t, "bootstrap", *n.Formatter.Node().DefaultChild().(awslambda.CfnFunction).Handler())
 }

@@ -91,6 +91,13 @@ var Constraints = []Constraint{
 		Check: uniqueNames,
 	},
 	{
+		ID: "event-archives",
+		Rule: "An EventBridge archive keeps events a whole number of days, 0 or more (0 keeps them forever); its event pattern is at most 4096 characters, " +
+			"its name 1-48 of [.-_A-Za-z0-9], its description at most 512 characters.",
+		Doc:   "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-events-archive.html",
+		Check: eventArchives,
+	},
+	{
 		ID:    "regional-exports",
 		Rule:  "Fn::ImportValue reads an export of the same account and region, created before the importing stack.",
 		Doc:   "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html",
@@ -697,4 +704,67 @@ func regionalExports(app *App) []string {
 		walk(s.Template["Outputs"])
 	}
 	return out
+}
+
+var (
+	archiveNameRE = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,48}$`)
+	placeholderRE = regexp.MustCompile(`\$\{(Ref:[^A][^}]*|GetAtt:[^}]*)\}`)
+)
+
+// tokenLength is what an unresolved reference in an archive's pattern may grow to: an alarm's ARN
+// with the longest name CloudWatch allows (255) in the longest partition and region.
+const tokenLength = 320
+
+func eventArchives(app *App) []string {
+	var out []string
+	for _, r := range app.Resources("AWS::Events::Archive") {
+		props := r.Props()
+		if v, ok := props["RetentionDays"]; ok {
+			days, isNumber := v.(float64)
+			if !isNumber || days < 0 || days != float64(int64(days)) {
+				out = append(out, fmt.Sprintf("%s keeps events %v days: a whole number, 0 or more", r, v))
+			}
+		}
+		if v, ok := props["ArchiveName"]; ok && !archiveNameRE.MatchString(r.Stack.Render(v)) {
+			out = append(out, fmt.Sprintf("%s: archive name %q", r, r.Stack.Render(v)))
+		}
+		if v, ok := props["Description"].(string); ok && len(v) > 512 {
+			out = append(out, fmt.Sprintf("%s: a description of %d characters", r, len(v)))
+		}
+		pattern := renderJSON(r.Stack, props["EventPattern"])
+		if n := len(placeholderRE.ReplaceAllString(pattern, strings.Repeat("x", tokenLength))); n > 4096 {
+			out = append(out, fmt.Sprintf("%s: an event pattern of up to %d characters", r, n))
+		}
+	}
+	return out
+}
+
+// renderJSON writes v as JSON with its intrinsic functions rendered, to measure it.
+func renderJSON(s *Stack, v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		for k := range v {
+			if strings.HasPrefix(k, "Fn::") || k == "Ref" {
+				return fmt.Sprintf("%q", s.Render(v))
+			}
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%q:%s", k, renderJSON(s, v[k]))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = renderJSON(s, x)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	default:
+		return fmt.Sprintf("%q", s.Render(v))
+	}
 }

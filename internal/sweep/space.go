@@ -81,6 +81,12 @@ func Space() []Dimension {
 			{Name: "on"},
 			{Name: "off", Context: map[string]any{"terminationProtection": "false"}},
 		}},
+		{"metricsArchive", []Class{
+			{Name: "default"},
+			{Name: "two-weeks", Context: map[string]any{"metricsArchiveDays": "14"}},
+			{Name: "decade", Context: map[string]any{"metricsArchiveDays": 3650}},
+			{Name: "none", Context: map[string]any{"metricsArchiveDays": "0"}},
+		}},
 		{"environments", environmentClasses()},
 		{"stack", []Class{
 			{Name: "agnostic"},

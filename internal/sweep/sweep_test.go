@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -98,6 +99,19 @@ const (
 	alarmRule = `{"Name":"Deploy-Bake1","RuleTypeId":{"Provider":"CloudWatchAlarm"},"Configuration":{"AlarmName":{"Ref":"Alarm"}}}`
 )
 
+// archiveTemplate is an archive of the default bus keeping events days, of the pipeline's events
+// and the events of alarms alarms.
+func archiveTemplate(days string, alarms int) string {
+	resources := `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":codepipeline:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":",{"Ref":"Pipeline"}]]}`
+	for i := range alarms {
+		resources += fmt.Sprintf(`,{"Fn::GetAtt":["Alarm%d","Arn"]}`, i)
+	}
+	return `{"Resources":{"Archive":{"Type":"AWS::Events::Archive","Properties":{"RetentionDays":` + days + `,
+		"SourceArn":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":events:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":event-bus/default"]]},
+		"EventPattern":{"source":["aws.codepipeline","aws.cloudwatch"],"detail-type":["CodePipeline Pipeline Execution State Change","CloudWatch Alarm State Change"],
+		"resources":[` + resources + `]}}}}}`
+}
+
 // TestEveryConstraintCatchesItsBreak: each constraint finds the break it is there for, and passes
 // the same app without it.
 func TestEveryConstraintCatchesItsBreak(t *testing.T) {
@@ -151,6 +165,12 @@ func TestEveryConstraintCatchesItsBreak(t *testing.T) {
 				stack(t, "Q", A, OtherRegion, `{"Resources":{"X":{"Type":"AWS::CloudWatch::Alarm","Properties":{"AlarmName":"app-errors"}}}}`)),
 			appOf(stack(t, "P", A, PipelineRegion, `{"Resources":{"X":{"Type":"AWS::CloudWatch::Alarm","Properties":{"AlarmName":"app-errors"}}}}`),
 				stack(t, "Q", A, PipelineRegion, `{"Resources":{"X":{"Type":"AWS::CloudWatch::Alarm","Properties":{"AlarmName":"app-errors"}}}}`))},
+		{"event-archives",
+			appOf(stack(t, "P", A, PipelineRegion, archiveTemplate(`400`, 5))),
+			appOf(stack(t, "P", A, PipelineRegion, archiveTemplate(`400`, 14)))},
+		{"event-archives",
+			appOf(stack(t, "P", A, PipelineRegion, archiveTemplate(`0`, 1))),
+			appOf(stack(t, "P", A, PipelineRegion, archiveTemplate(`1.5`, 1)))},
 		{"regional-exports",
 			appOf(stack(t, "P", A, PipelineRegion, `{"Resources":{"X":{"Type":"AWS::SNS::Topic","Properties":{"DisplayName":{"Fn::ImportValue":"shared"}}}}}`, "E"),
 				stack(t, "E", A, PipelineRegion, `{"Outputs":{"O":{"Export":{"Name":"shared"}}}}`)),

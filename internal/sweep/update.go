@@ -76,7 +76,7 @@ func classIndex(dim Dimension, name string) int {
 // history), and log groups.
 var Stateful = []string{
 	"AWS::CodeCommit::Repository", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::DynamoDB::Table",
-	"AWS::CodePipeline::Pipeline", "AWS::Logs::LogGroup",
+	"AWS::CodePipeline::Pipeline", "AWS::Logs::LogGroup", "AWS::Events::Archive",
 }
 
 // Change is what an update does to one stateful resource, or to a stack.
@@ -132,6 +132,7 @@ var Replacing = map[string][]string{
 	"AWS::DynamoDB::Table":        {"ImportSourceSpecification", "TableName", "KeySchema"},
 	"AWS::CodePipeline::Pipeline": {"Name"},
 	"AWS::Logs::LogGroup":         {"LogGroupName"},
+	"AWS::Events::Archive":        {"ArchiveName", "SourceArn"},
 }
 
 func replaces(before, after Resource) bool {
@@ -171,6 +172,11 @@ var ExpectedChanges = []Expected{
 		Path:   regexp.MustCompile(`^environments=(.*->)?(other-account|every-relation)$|^environments=other-account->beta-prod$`),
 		Change: regexp.MustCompile(`^CicdPipeline/PipelineArtifactBucket[0-9A-F]{8} replaced$`),
 		Doc:    "Adding the first environment in another account, or removing the last one, replaces the artifact bucket",
+	},
+	{
+		Path:   regexp.MustCompile(`^metricsArchive=none$`),
+		Change: regexp.MustCompile(`^CicdPipeline/DeliveryArchive[0-9A-F]{8} removed$`),
+		Doc:    "Setting `metricsArchiveDays` to 0 deletes the delivery metrics' archive and the events in it",
 	},
 	{
 		Path:   regexp.MustCompile(`^environments=.*->`),
