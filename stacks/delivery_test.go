@@ -14,19 +14,19 @@ func TestDeliveryMetricsInputs(t *testing.T) {
 	vars := func(s map[string]map[string]any) map[string]any {
 		for id, r := range s {
 			if len(id) > 16 && id[:16] == "DeliveryFunction" {
-				return r["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+				return r["Properties"].(object)["Environment"].(object)["Variables"].(object)
 			}
 		}
 		return nil
 	}(s.Resources("AWS::Lambda::Function"))
-	assert.Equal(t, obj{"Ref": "SourceRepository74575110"}, stripGetAtt(vars["REPOSITORY"]))
+	assert.Equal(t, object{"Ref": "SourceRepository74575110"}, stripGetAtt(vars["REPOSITORY"]))
 	alarms := toJSON(vars["ALARMS"])
 	assert.Contains(t, alarms, `{\"Deploy\":[\"`)
 	assert.Regexp(t, `"Ref":"FleetServerErrors[0-9A-F]{8}".*"Ref":"FleetSlowResponses[0-9A-F]{8}"`, alarms)
-	s.Has(t, "AWS::Events::Archive", obj{"RetentionDays": 400})
-	s.Has(t, "AWS::IAM::Policy", obj{"PolicyDocument": obj_(obj{"Statement": arr(obj{
-		"Action": "codecommit:GetCommit", "Effect": "Allow", "Resource": obj{"Fn::GetAtt": []any{"SourceRepository74575110", "Arn"}},
-	})}), "Roles": []any{obj{"Ref": any_()}}})
+	s.Has(t, "AWS::Events::Archive", object{"RetentionDays": 400})
+	s.Has(t, "AWS::IAM::Policy", object{"PolicyDocument": objectLike(object{"Statement": arrayWith(exact(object{
+		"Action": "codecommit:GetCommit", "Effect": "Allow", "Resource": object{"Fn::GetAtt": []any{"SourceRepository74575110", "Arn"}},
+	}))}), "Roles": []any{object{"Ref": anyValue()}}})
 
 	b := synth(t, "beanstalk")
 	assert.NotContains(t, b.Text(), `"ALARMS"`)
@@ -34,9 +34,9 @@ func TestDeliveryMetricsInputs(t *testing.T) {
 
 // stripGetAtt reads a repository's name whichever way the template refers to it.
 func stripGetAtt(v any) any {
-	if m, ok := v.(obj); ok {
+	if m, ok := v.(object); ok {
 		if att, ok := m["Fn::GetAtt"].([]any); ok && len(att) == 2 && att[1] == "Name" {
-			return obj{"Ref": att[0]}
+			return object{"Ref": att[0]}
 		}
 	}
 	return v

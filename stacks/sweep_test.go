@@ -58,7 +58,7 @@ func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp 
 	var failed any
 	func() {
 		defer func() { failed = recover() }()
-		stacks.NewPipelineStack(app, "CicdPipeline", props)
+		stacks.NewPipelineStack(app, jsii.String("CicdPipeline"), props)
 	}()
 	if failed != nil {
 		t.Errorf("%s: the settings accept it, the stack refuses it: %v", c.Name(dims), failed)

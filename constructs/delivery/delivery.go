@@ -217,9 +217,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Delivery {
 				Source: jsii.Strings(source), DetailType: jsii.Strings(detailType), Detail: &detail,
 			},
 		})
-		// EventBridge's most: 185 tries over a day, then the dead-letter queue.
+		attempts, age := secure.RetryForADay()
 		rule.AddTarget(awseventstargets.NewLambdaFunction(d.Function, &awseventstargets.LambdaFunctionProps{
-			RetryAttempts: jsii.Number(185), MaxEventAge: awscdk.Duration_Hours(jsii.Number(24)), DeadLetterQueue: dlq,
+			RetryAttempts: attempts, MaxEventAge: age, DeadLetterQueue: dlq,
 		}))
 	}
 	feed("Executions", "Pipeline executions that started, for the delivery metrics.", dora.PipelineSource, dora.PipelineExecution, map[string]any{

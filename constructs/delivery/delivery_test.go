@@ -117,17 +117,17 @@ func TestDefaults(t *testing.T) {
 
 	s.Has(t, "AWS::DynamoDB::Table", obj{
 		"BillingMode": "PAY_PER_REQUEST", "KeySchema": []any{obj{"AttributeName": "pk", "KeyType": "HASH"}},
-		"SSESpecification":                 obj{"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": cdktest.Obj(obj{"Fn::GetAtt": cdktest.Arr("Arn")})},
+		"SSESpecification":                 obj{"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": cdktest.ObjectLike(obj{"Fn::GetAtt": cdktest.ArrayWith("Arn")})},
 		"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
 	})
 	s.Has(t, "AWS::Lambda::Function", obj{
 		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
-		"Environment": obj{"Variables": cdktest.Obj(obj{
+		"Environment": obj{"Variables": cdktest.ObjectLike(obj{
 			"STAGES": "Deploy-beta,Deploy-prod", "NAMESPACE": "CdkPipeline/Delivery", "REPOSITORY": "app",
 			"ALARMS": `{"Deploy-beta":["beta-errors"],"Deploy-prod":["prod-errors"]}`,
 		})},
 	})
-	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"MaximumRetryAttempts": 2, "DestinationConfig": cdktest.Obj(obj{"OnFailure": assertions.Match_AnyValue()})})
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"MaximumRetryAttempts": 2, "DestinationConfig": cdktest.ObjectLike(obj{"OnFailure": assertions.Match_AnyValue()})})
 
 	// Every permission of the function's role, exactly, by intent: writing its logs and its
 	// dead letters (gofunc), reading and writing its state, the key that encrypts it, and reading
@@ -144,7 +144,7 @@ func TestDefaults(t *testing.T) {
 	rule := func(source, detailType string, detail obj) {
 		s.Has(t, "AWS::Events::Rule", obj{
 			"EventPattern": obj{"source": []any{source}, "detail-type": []any{detailType}, "detail": detail},
-			"Targets": cdktest.Arr(cdktest.Obj(obj{
+			"Targets": cdktest.ArrayWith(cdktest.ObjectLike(obj{
 				"RetryPolicy": obj{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}, "DeadLetterConfig": assertions.Match_AnyValue(),
 			})),
 		})
@@ -159,11 +159,11 @@ func TestDefaults(t *testing.T) {
 
 	s.Has(t, "AWS::Events::Archive", obj{
 		"RetentionDays": 400,
-		"SourceArn":     obj{"Fn::Join": cdktest.Arr(cdktest.Arr(":event-bus/default"))},
+		"SourceArn":     obj{"Fn::Join": cdktest.ArrayWith(cdktest.ArrayWith(":event-bus/default"))},
 		"EventPattern": obj{
 			"source":      []any{"aws.codepipeline", "aws.cloudwatch"},
 			"detail-type": []any{"CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change", "CodePipeline Action Execution State Change", "CloudWatch Alarm State Change"},
-			"resources":   cdktest.Arr(obj{"Fn::Join": cdktest.Arr(cdktest.Arr(":alarm:prod-errors"))}),
+			"resources":   cdktest.ArrayWith(obj{"Fn::Join": cdktest.ArrayWith(cdktest.ArrayWith(":alarm:prod-errors"))}),
 		},
 	})
 	require.NotNil(t, d.Archive)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 )
 
@@ -29,6 +31,23 @@ type Target interface {
 	// WatchedAlarms are the alarms a deploy stage may bake with, or nil.
 	WatchedAlarms() []awscloudwatch.IAlarm
 }
+
+// ArtifactReader is a Target whose own principals read the revisions it deploys: Fleet's
+// instances, and those that carry Instances' InstancePolicy. A target in another account or region
+// reads them from a bucket it cannot be created with (CodePipeline's copy in its region, or the
+// pipeline's bucket named from another stack), so that bucket is given afterwards. Beanstalk is not
+// one (CodePipeline hands Elastic Beanstalk the revision, with the library's grants to the action
+// role), nor is Existing (its instances' roles are the caller's).
+type ArtifactReader interface {
+	// ReadArtifacts lets the target read revisions from bucket and decrypt them with key; either
+	// may be nil.
+	ReadArtifacts(bucket awss3.IBucket, key awskms.IKey)
+}
+
+var (
+	_ ArtifactReader = (*Fleet)(nil)
+	_ ArtifactReader = (*Instances)(nil)
+)
 
 // Existing is a Target for an existing CodeDeploy deployment group, for example one imported with
 // awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes; url may be nil. The

@@ -88,7 +88,7 @@ func (in *Instances) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 		})
 		secure.Suppress(in.InstancePolicy, "AwsSolutions-IAM5",
 			"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time; the wildcard covers objects of the artifact bucket only, for reading.",
-			`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`)
+			`/^Resource::<.+\.Arn>\/\*$/g`, secure.NamedBucketObjects)
 	}
 	// A managed policy is not a principal, so the library's grants cannot target it; a role that
 	// only exists to receive grants would be one more thing to secure. The statements below are

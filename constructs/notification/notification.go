@@ -9,7 +9,6 @@
 package notification
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -161,8 +160,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 // readable message to Messages. Rules of other event types may be fed too; the formatter writes a
 // generic message for types it does not know.
 func (n *Notification) Feed(rule awsevents.Rule) {
-	// EventBridge's most: 185 tries over a day, then the dead-letter queue.
-	attempts, age, dlq := jsii.Number(185), awscdk.Duration_Hours(jsii.Number(24)), n.RuleDeadLetters
+	attempts, age := secure.RetryForADay()
+	dlq := n.RuleDeadLetters
 	rule.AddTarget(awseventstargets.NewLambdaFunction(n.Formatter, &awseventstargets.LambdaFunctionProps{
 		RetryAttempts: attempts, MaxEventAge: age, DeadLetterQueue: dlq,
 	}))

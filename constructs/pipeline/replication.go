@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -78,9 +77,7 @@ func NewReplication(scope constructs.Construct, id *string, props *ReplicationPr
 	logs := secure.NewLogBucket(r, "AccessLogs")
 	r.Bucket = newArtifactBucket(r, "Bucket", props.BucketName, r.Key, logs, "replication-bucket/")
 	for _, account := range props.Readers {
-		reader := awsiam.NewAccountPrincipal(account)
-		// The bucket's grant writes the key's policy too.
-		r.Bucket.GrantRead(reader, nil)
+		admitReader(r.Bucket, r.Key, account)
 	}
 	r.store = awss3.Bucket_FromBucketAttributes(r, jsii.String("Store"), &awss3.BucketAttributes{
 		BucketName:    props.BucketName,

@@ -121,11 +121,7 @@ func (p *Pipeline) ArtifactsFor(scope constructs.Construct) (awss3.IBucket, awsk
 	here, there := awscdk.Stack_Of(p), awscdk.Stack_Of(scope)
 	key := p.ArtifactKey
 	if *here.Account() != *there.Account() {
-		account := awsiam.NewAccountPrincipal(there.Account())
-		p.ArtifactBucket.GrantRead(account, nil)
-		if key != nil {
-			key.GrantDecrypt(account)
-		}
+		admitReader(p.ArtifactBucket, key, there.Account())
 	}
 	bucket := awss3.Bucket_FromBucketName(scope, jsii.String("PipelineArtifacts"), p.ArtifactBucket.BucketName())
 	if key == nil {
@@ -138,4 +134,16 @@ func (p *Pipeline) ArtifactsFor(scope constructs.Construct) (awss3.IBucket, awsk
 		"The pipeline's artifact key is in another stack of another account: KMS keys have no names to refer to, so the grant covers keys of the pipeline's account and region, whose key policy admits this account for the artifact key only.",
 		`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):kms:[a-z0-9-]+:[0-9]{12}:key\/\*$/g`)
 	return bucket, anyKey
+}
+
+// admitReader lets account read bucket's objects and decrypt them with key (which may be nil), in
+// the bucket's and the key's own policies, as the library's grants to another account's principal
+// write them; that account's own policies must still name its principals. Granting on the root
+// names no role, so the policies never wait for one.
+func admitReader(bucket awss3.IBucket, key awskms.IKey, account *string) {
+	reader := awsiam.NewAccountPrincipal(account)
+	bucket.GrantRead(reader, nil)
+	if key != nil {
+		key.GrantDecrypt(reader)
+	}
 }

@@ -117,6 +117,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	variable := func(name string, value *string) map[string]any {
 		return map[string]any{"name": name, "value": value, "type": "PLAINTEXT"}
 	}
+	attempts, maxAge := secure.RetryForADay()
 	c.Rule = repo.OnPullRequestStateChange(jsii.String("PullRequestChecks"), &awsevents.OnEventOptions{
 		Description:  jsii.String("Checks pull requests when they are opened or updated."),
 		EventPattern: &awsevents.EventPattern{Detail: &map[string]any{"event": []string{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}},
@@ -131,8 +132,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 				},
 			}),
 			DeadLetterQueue: secure.NewDeadLetterQueue(c, "DeadLetters"),
-			RetryAttempts:   jsii.Number(185),
-			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+			RetryAttempts:   attempts,
+			MaxEventAge:     maxAge,
 		}),
 	})
 	c.ProtectBranch(branch)
@@ -160,7 +161,6 @@ func (c *Check) ProtectBranch(branch string) {
 	scope := constructs.NewConstruct(c, jsii.String("ApprovalRule"+suffix))
 	stackUUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 	name := jsii.String(*awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(63)}) + "-" + *stackUUID)
-	logs := secure.CustomResourceLogs(c, c.key)
 	c.TemplateNames = append(c.TemplateNames, name)
 	content := stack.ToJsonString(map[string]any{
 		"Version":               "2018-11-08",
@@ -185,7 +185,7 @@ func (c *Check) ProtectBranch(branch string) {
 	created := customresources.PhysicalResourceId_FromResponse(jsii.String("approvalRuleTemplate.approvalRuleTemplateName"))
 	mine := customresources.NewPhysicalResourceIdReference()
 	const gone = "ApprovalRuleTemplateDoesNotExistException|InvalidApprovalRuleTemplateNameException|RepositoryDoesNotExistException"
-	template := customresources.NewAwsCustomResource(scope, jsii.String("Template"), &customresources.AwsCustomResourceProps{
+	template := secure.NewAwsCustomResource(scope, "Template", c.key, &customresources.AwsCustomResourceProps{
 		OnCreate: call("createApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name, "approvalRuleTemplateContent": content,
 			"approvalRuleTemplateDescription": "A passing pull request check is required to merge."}, created, ""),
 		OnUpdate: call("updateApprovalRuleTemplateContent", map[string]any{"approvalRuleTemplateName": mine, "newRuleContent": content}, created, ""),
@@ -195,15 +195,13 @@ func (c *Check) ProtectBranch(branch string) {
 			Actions:   jsii.Strings("codecommit:CreateApprovalRuleTemplate", "codecommit:UpdateApprovalRuleTemplateContent", "codecommit:DeleteApprovalRuleTemplate"),
 			Resources: jsii.Strings("*"),
 		})}),
-		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            logs,
 	})
 	secure.Suppress(template, "AwsSolutions-IAM5", "CodeCommit approval rule templates have no ARN, so IAM accepts only \"*\" for creating, updating and deleting them.", "Resource::*")
 	// The association's physical id names the repository: when the repository changes, the update
 	// associates the new one and CloudFormation deletes the old association, with the old
 	// repository's name.
 	associated := customresources.PhysicalResourceId_Of(jsii.String(*name + "@" + *repo.RepositoryName()))
-	association := customresources.NewAwsCustomResource(scope, jsii.String("Association"), &customresources.AwsCustomResourceProps{
+	association := secure.NewAwsCustomResource(scope, "Association", c.key, &customresources.AwsCustomResourceProps{
 		OnCreate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
 		OnUpdate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
 		OnDelete: call("disassociateApprovalRuleTemplateFromRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, nil, gone),
@@ -214,13 +212,10 @@ func (c *Check) ProtectBranch(branch string) {
 			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codecommit"), Resource: jsii.String("*"),
 				ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})),
 		})}),
-		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            logs,
 	})
 	secure.Suppress(association, "AwsSolutions-IAM5", "Associations are removed with the current policy, which must still cover the repository the template leaves when the stack moves to another one; the actions only touch this stack's template.",
 		`/^Resource::arn:<AWS::Partition>:codecommit:<AWS::Region>:<AWS::AccountId>:\*$/g`, `/^Resource::arn:aws[a-z-]*:codecommit:[a-z0-9-]+:[0-9]{12}:\*$/g`)
 	association.Node().AddDependency(template)
-	secure.SuppressCustomResourceFunction(stack)
 }
 
 // buildspec runs the checks, then reports on the pull request whatever their result. The report
