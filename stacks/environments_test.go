@@ -45,6 +45,7 @@ var environmentsConfig = map[string]any{
 func TestEnvironments(t *testing.T) {
 	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Envs"), &stacks.Props{Settings: parsed(t, environmentsConfig)}))
 	assert.Empty(t, s.NagErrors)
+	assert.Empty(t, suppressionProblems(s))
 	assert.Equal(t, []string{"Source", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod"}, stageNames(s))
 	stages := stagesOf(s)
 	beta, prod := stages["Deploy-beta"], stages["Deploy-prod"]
@@ -138,6 +139,7 @@ func TestAccountsAndRegions(t *testing.T) {
 	for _, s := range all {
 		assert.Empty(t, s.NagErrors, *s.Stack.StackName())
 	}
+	assert.Empty(t, suppressionProblems(all...))
 
 	assert.ElementsMatch(t, []string{"Multi-prod", "Multi-dr", "Multi-lab", "Multi-replication-us-east-1"}, dependencies(pipelineStack),
 		"the targets and the store exist before the pipeline starts")

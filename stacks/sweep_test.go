@@ -126,6 +126,7 @@ func TestSweep(t *testing.T) {
 		got := synthSwept(t, dims, c)
 		assert.Empty(t, got.nagErrors, c.Name(dims))
 		assert.Empty(t, sweep.Violations(got.app), c.Name(dims))
+		assert.Empty(t, sweep.Suppressions(got.app), "%s: the suppression audit", c.Name(dims))
 		assert.Empty(t, sweep.UndocumentedRetainedNames(got.app), "%s: retained under a fixed name, which blocks deploying again after deleting; document the recovery", c.Name(dims))
 	}
 
