@@ -138,8 +138,8 @@ func (s *Synthesized) path(id string) string {
 	return id
 }
 
-// logicalID finds the resource at path.
-func (s *Synthesized) logicalID(path string) (string, bool) {
+// LogicalID finds the resource at path, a construct path below the stack ("Build/Project").
+func (s *Synthesized) LogicalID(path string) (string, bool) {
 	for id := range s.resources() {
 		if s.path(id) == path {
 			return id, true
@@ -149,7 +149,7 @@ func (s *Synthesized) logicalID(path string) (string, bool) {
 }
 
 func (s *Synthesized) permissionAtoms(path string) (map[atom]bool, error) {
-	id, ok := s.logicalID(path)
+	id, ok := s.LogicalID(path)
 	if !ok {
 		return nil, fmt.Errorf("cdktest: no resource at %s; the template's roles and groups are %s", path, strings.Join(s.Principals(), ", "))
 	}
@@ -284,6 +284,9 @@ func (s *Synthesized) renderValues(v any) any {
 	}
 	return v
 }
+
+// Render writes a template value as text, as Permissions does: see render.
+func (s *Synthesized) Render(v any) string { return s.render(v) }
 
 // render writes a template value as text: ${path} for a reference to a resource, ${path.Attr} for
 // one of its attributes, ${AWS::Region} for a pseudo parameter, Fn::Join joined, Fn::Sub's
