@@ -159,8 +159,6 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
 	}
 	userData := awsec2.UserData_ForLinux(nil)
-	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
-		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
 		InstanceType:  instanceType,
@@ -193,6 +191,12 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{Timeout: awscdk.Duration_Minutes(jsii.Number(15))}),
 	})
 	userData.AddSignalOnExitCommand(f.AutoScalingGroup)
+	// What agent-install.sh needs to signal without cfn-signal: the region, and the group's stack
+	// and logical id, as cfn-signal above names them.
+	group := awscdk.Stack_Of(f).GetLogicalId(f.AutoScalingGroup.Node().DefaultChild().(awsautoscaling.CfnAutoScalingGroup))
+	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
+		jsii.String("stack="+*awscdk.Aws_STACK_NAME()), jsii.String("resource="+*group),
+		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
 
 	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
