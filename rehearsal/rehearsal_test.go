@@ -53,6 +53,11 @@ func TestMain(m *testing.M) {
 // deployments that need only the first build's revision while the second build runs.
 func TestRehearsal(t *testing.T) {
 	dir := t.TempDir()
+	t.Cleanup(func() {
+		// The builds' module caches are read-only, as Go makes them; a user other than root
+		// cannot remove them otherwise.
+		exec.Command("chmod", "-R", "u+w", dir).Run()
+	})
 	started := time.Now()
 
 	// Seed: what the first commit of the new repository holds.
