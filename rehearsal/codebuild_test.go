@@ -205,8 +205,9 @@ func goRuntime(t *testing.T, spec buildspec, image, goMod string) string {
 	if !ok {
 		t.Fatalf("the build project runs on %s; the rehearsal knows the Go runtimes of %v only", image, slices.Collect(maps.Keys(imageGo)))
 	}
-	installed := offered.Default
+	installed, selected := offered.Default, "the image's default: buildspec.yml selects none"
 	if request, ok := spec.Phases["install"].RuntimeVersions["golang"]; ok {
+		selected = "buildspec.yml's runtime-versions: golang " + request
 		if installed, ok = offered.Versions[request]; !ok {
 			t.Fatalf("buildspec.yml asks for golang %q, which %s does not ship: CodeBuild would run goenv install %[1]s at every build", request, image)
 		}
@@ -215,11 +216,16 @@ func goRuntime(t *testing.T, spec buildspec, image, goMod string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if minor(strings.TrimPrefix(strings.TrimSpace(string(local)), "go")) != minor(installed) {
-		t.Fatalf("CodeBuild builds with Go %s (%s, buildspec.yml's runtime-versions); this machine's go is %s: the rehearsal needs the same minor version", installed, image, local)
+	version := strings.TrimSpace(string(local))
+	if minor(strings.TrimPrefix(version, "go")) != minor(installed) {
+		t.Fatalf("CodeBuild builds with Go %s on %s (%s); this machine's Go is %s: the rehearsal needs the same minor version", installed, image, selected, version)
 	}
-	if m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod); m == nil || semver(m[1]) > semver(installed) {
-		t.Fatalf("go.mod's go line %q needs a newer Go than the image's %s: CodeBuild would download a toolchain at every build", m, installed)
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	if semver(m[1]) > semver(installed) {
+		t.Fatalf("go.mod says go %s, newer than the image's Go %s: CodeBuild's go would download a toolchain at every build", m[1], installed)
 	}
 	return installed
 }

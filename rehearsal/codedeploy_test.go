@@ -403,3 +403,14 @@ func unhealthyApp() error {
 // pause shortens validate_service.sh's pause between tries from 2 s: the checks are the same, the
 // rehearsal only waits less for the service to answer.
 const pause = "VALIDATE_PAUSE_SECONDS=0.2"
+
+// validateBudget shortens validate_service.sh's budget from 90 s for the releases that should
+// pass (the app answers within milliseconds here), so that a break that keeps them from passing
+// fails the rehearsal in seconds: 5 s, or CDK_PIPELINE_REHEARSAL_VALIDATE_BUDGET on a slow
+// machine. The releases that should fail get 1 or 2 s.
+func validateBudget() string {
+	if b := os.Getenv("CDK_PIPELINE_REHEARSAL_VALIDATE_BUDGET"); b != "" {
+		return "VALIDATE_BUDGET_SECONDS=" + b
+	}
+	return "VALIDATE_BUDGET_SECONDS=5"
+}

@@ -151,7 +151,7 @@ func TestRehearsal(t *testing.T) {
 	bundle2 := filepath.Join(dir, "bundle2.zip")
 	instance := start(t, instanceJob{
 		Dir: filepath.Join(dir, "instance"), Shims: shims, TargetGroup: facts.TargetGroup, Probe: 20 * time.Millisecond,
-		HookEnv: []string{pause},
+		HookEnv: []string{pause, validateBudget()},
 		Deployments: []deploymentJob{
 			{ID: "d1", Bundle: bundle1},
 			{ID: "d2", Bundle: broken, Env: []string{"VALIDATE_BUDGET_SECONDS=1"}},
