@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
@@ -49,7 +51,7 @@ func synthFacts(t *testing.T) stackFacts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := stacks.NewPipelineStack(app, "CicdPipeline", &stacks.Props{Settings: s, SeedDirectory: seedDirectory})
+	stack := stacks.NewPipelineStack(app, jsii.String("CicdPipeline"), &stacks.Props{Settings: s, SeedDirectory: seedDirectory})
 	template := cdktest.Synth(t, stack).JSON
 	resources := template["Resources"].(object)
 	props := func(ref any, want string) object {
