@@ -1,0 +1,378 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The dry run: the flow of TestDeployedPipeline against the fake aws and npx commands, in seconds.
+// What it proves, and what only a real run proves, is in docs/runtime.md.
+
+// dryRun is a fresh fake account with the fakes first on PATH, and the flow's configuration for it.
+type dryRun struct {
+	cloud  *cloud
+	config Config
+}
+
+func newDryRun(t *testing.T) *dryRun {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	c := newCloud(t, root)
+	installFakes(t, c.handle)
+	return &dryRun{cloud: c, config: Config{
+		Root: root, Suffix: "0101-000000", Layout: Seeded, DeleteRetained: true,
+		Poll: time.Millisecond, HealthPause: time.Millisecond, HealthTimeout: 5 * time.Second, ReceiveWait: 0,
+		Limits: Limits{Release: 10 * time.Second, Served: 5 * time.Second, RolledBackServed: 5 * time.Second, Rollback: 10 * time.Second},
+	}}
+}
+
+// recorder is a T whose failure stops the flow, as FailNow stops a test, without failing the test
+// that runs it: the dry run injects failures and checks what the flow does next.
+type recorder struct {
+	t        *testing.T
+	mu       sync.Mutex
+	failed   bool
+	errors   []string
+	logs     []string
+	cleanups []func()
+	deadline time.Time
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Logf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed = true
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	r.FailNow()
+}
+
+func (r *recorder) FailNow() {
+	r.mu.Lock()
+	r.failed = true
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (r *recorder) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cleanups = append(r.cleanups, f)
+}
+
+func (r *recorder) TempDir() string { return r.t.TempDir() }
+
+func (r *recorder) Deadline() (time.Time, bool) { return r.deadline, !r.deadline.IsZero() }
+
+// run runs f as go test runs a test: in a goroutine of its own, then its cleanups, last first,
+// each in a goroutine of its own, so that a cleanup that fails stops only itself.
+func (r *recorder) run(f func(T)) {
+	inGoroutine := func(f func()) {
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		<-done
+	}
+	inGoroutine(func() { f(r) })
+	for {
+		r.mu.Lock()
+		if len(r.cleanups) == 0 {
+			r.mu.Unlock()
+			return
+		}
+		cleanup := r.cleanups[len(r.cleanups)-1]
+		r.cleanups = r.cleanups[:len(r.cleanups)-1]
+		r.mu.Unlock()
+		inGoroutine(cleanup)
+	}
+}
+
+func (r *recorder) messages() string { return strings.Join(r.errors, "\n") }
+
+// record runs the flow with a recorder.
+func (d *dryRun) record(t *testing.T) *recorder {
+	r := &recorder{t: t}
+	r.run(func(t T) { deployedPipeline(t, d.config) })
+	return r
+}
+
+// keys are the commands the flow ran, named as in call.key.
+func keys(calls []call) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.key())
+	}
+	return out
+}
+
+// steps collapses repeated commands (the polls) into one.
+func steps(calls []call) []string {
+	var out []string
+	for _, k := range keys(calls) {
+		if len(out) == 0 || out[len(out)-1] != k {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// happy is the command log of a dry run without failures, for the tests that inject failures at
+// its steps: TestDryRun's, or one made for them.
+var happy struct {
+	sync.Mutex
+	calls []call
+}
+
+// TestDryRun runs the whole flow against the fakes: every step passes, the cleanup deletes
+// everything, every answer has a shape AWS documents.
+func TestDryRun(t *testing.T) {
+	d := newDryRun(t)
+	start := time.Now()
+	t.Run("flow", func(t *testing.T) { deployedPipeline(t, d.config) })
+	t.Logf("the dry run took %s, %d commands", time.Since(start).Round(time.Millisecond), len(d.cloud.calls))
+	assert.Empty(t, d.cloud.leftovers(), "what the flow left in the account")
+	assert.Equal(t, []string{
+		"aws sts get-caller-identity", "aws sqs create-queue", "aws sqs get-queue-attributes", "aws sqs set-queue-attributes",
+		"npx cdk deploy", "aws cloudformation list-stack-resources",
+		// 1. the first release
+		"aws codecommit get-branch", "aws codepipeline list-pipeline-executions",
+		// 2. a change
+		"aws codecommit put-file", "aws codepipeline list-pipeline-executions",
+		// 3. a broken release
+		"aws codecommit get-file", "aws codecommit put-file", "aws codepipeline list-pipeline-executions",
+		"aws cloudformation list-stack-resources", "aws deploy list-deployments", "aws deploy batch-get-deployments",
+		"aws codepipeline list-pipeline-executions",
+		// 4. the events
+		"aws sqs receive-message",
+		// cleanup: the stack, what it retained, the queue
+		"aws cloudformation list-stack-resources", "npx cdk destroy", "aws codecommit delete-repository",
+		"aws s3api list-object-versions", "aws s3api delete-bucket", // the logs bucket: empty
+		"aws s3api list-object-versions", "aws s3api delete-objects", "aws s3api list-object-versions", "aws s3api delete-bucket", // the artifacts
+		"aws logs delete-log-group", "aws kms schedule-key-deletion", "aws sqs delete-queue",
+	}, steps(d.cloud.calls))
+	checkShapes(t, d.cloud.calls)
+	require.NotNil(t, d.cloud.deployed)
+	checkSeed(t, d.cloud.deployed, d.config)
+	checkPlan(t, d.cloud.deployed, Default)
+	if !t.Failed() {
+		happy.Lock()
+		happy.calls = d.cloud.calls
+		happy.Unlock()
+	}
+}
+
+// happyCalls is the command log of a dry run without failures.
+func happyCalls(t *testing.T) []call {
+	happy.Lock()
+	defer happy.Unlock()
+	if happy.calls == nil {
+		d := newDryRun(t)
+		r := d.record(t)
+		require.False(t, r.failed, r.messages())
+		happy.calls = d.cloud.calls
+	}
+	return happy.calls
+}
+
+// TestDryRunOldPath: the unit's old path, sample-app/scripts/sample-app.service, is not in the
+// repository, which holds the contents of sample-app/. The flow fails at step 3 as CodeCommit would
+// make it fail, and still destroys everything.
+func TestDryRunOldPath(t *testing.T) {
+	d := newDryRun(t)
+	d.config.Layout = Layout{SeedDir: "."}
+	path, err := d.config.Layout.Path(UnitFile)
+	require.NoError(t, err)
+	require.Equal(t, "sample-app/scripts/sample-app.service", path, "the path the flow read before the fix")
+	r := d.record(t)
+	require.True(t, r.failed)
+	assert.Contains(t, r.messages(), "An error occurred (FileDoesNotExistException) when calling the GetFile operation")
+	assert.Contains(t, r.messages(), "--file-path sample-app/scripts/sample-app.service")
+	checkCleanup(t, d, r, -1)
+}
+
+// TestDryRunFailures fails the flow at every step, the first time it runs each command and where
+// only the fake services can make it fail, and checks that it still destroys the stack and deletes
+// the queue, in that order, and leaves nothing else than what it says it left.
+func TestDryRunFailures(t *testing.T) {
+	calls := happyCalls(t)
+	destroyAt := slices.Index(keys(calls), "npx cdk destroy")
+	require.Positive(t, destroyAt)
+	cleanupFrom := destroyAt - 1 // destroy lists the stack's resources first
+	firstCall := map[string]int{}
+	for i, k := range keys(calls) {
+		if _, seen := firstCall[k]; !seen || (i >= cleanupFrom && firstCall[k] < cleanupFrom) {
+			firstCall[k] = i
+		}
+	}
+	injected := func(n int, c command) error {
+		return errorf("ThrottlingException", "injected failure of %s", c.key())
+	}
+	var points []int
+	for _, i := range firstCall {
+		points = append(points, i)
+	}
+	slices.Sort(points)
+	getBranch := slices.Index(keys(calls), "aws codecommit get-branch")
+	for _, at := range points {
+		k := calls[at].key()
+		t.Run(fmt.Sprintf("%d %s", at, k), func(t *testing.T) {
+			d := newDryRun(t)
+			if at < cleanupFrom {
+				// The short cleanup: the stack and the queue.
+				d.config.DeleteRetained = false
+				d.cloud.fail = func(n int, c command) error {
+					if n == at {
+						return injected(n, c)
+					}
+					return nil
+				}
+			} else {
+				// A failure in the cleanup: the flow fails early (step 1), then the cleanup's
+				// command fails the first time it runs.
+				seen := false
+				d.cloud.fail = func(n int, c command) error {
+					if n == getBranch || !seen && c.key() == k && n > getBranch {
+						seen = seen || n > getBranch
+						return injected(n, c)
+					}
+					return nil
+				}
+			}
+			r := d.record(t)
+			require.True(t, r.failed, "the flow must fail")
+			assert.Contains(t, r.messages(), "injected failure of "+k)
+			failedAt := slices.IndexFunc(d.cloud.calls, func(c call) bool { return c.key() == k && c.Code != 0 })
+			checkCleanup(t, d, r, failedAt)
+		})
+	}
+}
+
+// TestDryRunServiceFailures fails what only the services can fail: each step of the flow stops,
+// and the cleanup still runs.
+func TestDryRunServiceFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script script
+		want   string
+		config func(*Config)
+	}{
+		{"the first release does not build", script{buildFails: true}, "the first execution", nil},
+		{"no execution ever finishes", script{neverFinishes: true}, "no finished execution of",
+			func(c *Config) { c.Limits.Release = 100 * time.Millisecond }},
+		{"the load balancer never has a healthy target", script{neverServes: true}, "Not equal",
+			func(c *Config) { c.Limits.Served = 50 * time.Millisecond }},
+		{"CodeDeploy does not roll back", script{noCodeDeployRoll: true}, "a rollback deployment succeeded", nil},
+		{"no event reaches the queue", script{dropDeliveries: true}, "CodePipeline Pipeline Execution State Change SUCCEEDED", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDryRun(t)
+			d.cloud.script = tc.script
+			if tc.config != nil {
+				tc.config(&d.config)
+			}
+			r := d.record(t)
+			require.True(t, r.failed)
+			assert.Contains(t, r.messages(), tc.want)
+			checkCleanup(t, d, r, -1)
+		})
+	}
+}
+
+// TestDryRunDeadline: a wait that would run into go test's -timeout gives up early enough for the
+// cleanup, which a test that times out never runs.
+func TestDryRunDeadline(t *testing.T) {
+	d := newDryRun(t)
+	d.cloud.script.neverFinishes = true
+	d.config.Limits.Release = time.Hour
+	d.config.CleanupReserve = time.Hour
+	r := &recorder{t: t, deadline: time.Now().Add(time.Hour + 300*time.Millisecond)}
+	start := time.Now()
+	r.run(func(t T) { deployedPipeline(t, d.config) })
+	assert.Less(t, time.Since(start), time.Minute)
+	require.True(t, r.failed)
+	// Depending on this machine's speed, the first wait is cut short or not even started.
+	assert.Regexp(t, "no finished execution of .* after [0-9.]+m?s|-timeout is too close", r.messages())
+	checkCleanup(t, d, r, -1)
+	assert.True(t, slices.ContainsFunc(r.logs, func(s string) bool { return strings.Contains(s, "a long wait gives up early") }), r.logs)
+}
+
+// cleanupKeys are the commands of the flow's cleanup.
+var cleanupKeys = map[string]bool{
+	"aws cloudformation list-stack-resources": true, "npx cdk destroy": true, "aws codecommit delete-repository": true,
+	"aws s3api list-object-versions": true, "aws s3api delete-objects": true, "aws s3api delete-bucket": true,
+	"aws logs delete-log-group": true, "aws kms schedule-key-deletion": true, "aws sqs delete-queue": true,
+}
+
+// checkCleanup checks what the flow did after a failure (the command failedAt, or -1 for one that
+// is not a command): nothing but the cleanup; the stack destroyed before the queue is deleted; and
+// nothing left in the account but what a failing cleanup command kept, which the flow reported.
+func checkCleanup(t *testing.T, d *dryRun, r *recorder, failedAt int) {
+	t.Helper()
+	calls, k := d.cloud.calls, keys(d.cloud.calls)
+	deployAt, destroyAt, queueAt := slices.Index(k, "npx cdk deploy"), slices.Index(k, "npx cdk destroy"), slices.Index(k, "aws sqs create-queue")
+	firstCleanup := len(calls)
+	if destroyAt >= 0 {
+		firstCleanup = destroyAt - 1
+	} else if i := slices.Index(k, "aws sqs delete-queue"); i >= 0 {
+		firstCleanup = i
+	}
+	for _, key := range k[firstCleanup:] {
+		assert.True(t, cleanupKeys[key], "after the failure the flow ran %s", key)
+	}
+	if deployAt >= 0 {
+		require.Greater(t, destroyAt, deployAt, "a deploy, even a failed one, is destroyed")
+		assert.Equal(t, "aws cloudformation list-stack-resources", k[destroyAt-1], "destroy reads what the stack retains first")
+	} else {
+		assert.Equal(t, -1, destroyAt, "nothing deployed, nothing destroyed")
+	}
+	queueCreated := queueAt >= 0 && calls[queueAt].Code == 0
+	if queueCreated {
+		assert.Equal(t, "aws sqs delete-queue", k[len(k)-1], "the queue goes last, after the stack that delivers to it")
+	} else {
+		assert.NotContains(t, k, "aws sqs delete-queue")
+	}
+	left := d.cloud.leftovers()
+	failing := ""
+	if failedAt >= 0 {
+		failing = k[failedAt]
+	}
+	switch {
+	case failedAt >= firstCleanup && (failing == "npx cdk destroy" || failing == "aws cloudformation list-stack-resources"):
+		// Destroy could not run or could not find what the stack retains: the flow says so.
+		assert.NotEmpty(t, left)
+		assert.Regexp(t, "MAY STILL EXIST|retained", r.messages())
+	case failedAt >= firstCleanup:
+		// One deletion failed: only what it deletes is left, and the others ran.
+		assert.Len(t, left, 1, "left: %v", left)
+	case !d.config.DeleteRetained:
+		// Without -delete-retained the retained resources stay, as the flow logs.
+		for _, l := range left {
+			assert.Regexp(t, "^(repository|bucket|log group|key) ", l)
+		}
+		if deployAt >= 0 && calls[deployAt].Code == 0 {
+			assert.True(t, slices.ContainsFunc(r.logs, func(s string) bool { return strings.Contains(s, "kept the retained resources") }))
+		}
+	default:
+		assert.Empty(t, left, "left in the account")
+	}
+}
