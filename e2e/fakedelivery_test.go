@@ -29,7 +29,7 @@ func init() {
 
 type pipeline struct {
 	name, arn     string
-	repository    string // the source action's repository and branch
+	repository    string // the source action's repository
 	deployStage   string
 	approval      bool // a manual approval waits for a person the dry run does not have
 	stageRollback bool // the deploy stage's OnFailure result is ROLLBACK
@@ -42,6 +42,7 @@ type pipeline struct {
 	deploying     string // the commit being deployed, while a deployment runs
 	requests      int
 	artifacts     string // the artifact store's bucket
+	buildspec     string // the build project's own buildspec, if it has one
 }
 
 type execution struct {
@@ -99,6 +100,13 @@ func (c *cloud) startPipeline() error {
 			switch a.ActionTypeId.Category + "/" + a.ActionTypeId.Provider {
 			case "Source/CodeCommit":
 				p.repository = fmt.Sprint(a.Configuration["RepositoryName"])
+			case "Build/CodeBuild":
+				for id, r := range d.app.resources {
+					if d.physical[id] == fmt.Sprint(a.Configuration["ProjectName"]) && r["Type"] == "AWS::CodeBuild::Project" {
+						source, _ := r["Properties"].(map[string]any)["Source"].(map[string]any)
+						p.buildspec, _ = source["BuildSpec"].(string)
+					}
+				}
 			case "Approval/Manual":
 				p.approval = true
 			case "Deploy/CodeDeploy":
@@ -224,13 +232,25 @@ func (c *cloud) finish(e *execution, status string) {
 	}
 }
 
-// builds reports whether CodeBuild would build the commit: it reads buildspec.yml at the source's
-// root (the build project's source is the pipeline's, without a buildspec of its own).
+// buildspec is the build action's buildspec for a commit: the project's own (inline, or a path in
+// the source), else buildspec.yml at the source's root, as CodeBuild reads it.
+func (c *cloud) buildspec(commit string) ([]byte, bool) {
+	file := "buildspec.yml"
+	if spec := c.pipe.buildspec; spec != "" {
+		if strings.Contains(spec, "\n") {
+			return []byte(spec), true
+		}
+		file = spec
+	}
+	return c.repos[c.pipe.repository].readFile(commit, file)
+}
+
+// builds reports whether CodeBuild would build the commit: it needs a buildspec it can read.
 func (c *cloud) builds(commit string) bool {
 	if c.script.buildFails {
 		return false
 	}
-	b, ok := c.repos[c.pipe.repository].readFile(commit, "buildspec.yml")
+	b, ok := c.buildspec(commit)
 	if !ok {
 		return false
 	}
@@ -246,7 +266,7 @@ func (c *cloud) builds(commit string) bool {
 // /bin/false never starts.
 func (c *cloud) releaseFails(commit string) string {
 	r := c.repos[c.pipe.repository]
-	b, _ := r.readFile(commit, "buildspec.yml")
+	b, _ := c.buildspec(commit)
 	var spec struct {
 		Artifacts struct {
 			Files         []string
