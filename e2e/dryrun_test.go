@@ -200,6 +200,7 @@ func happyCalls(t *testing.T) []call {
 func TestDryRunOldPath(t *testing.T) {
 	d := newDryRun(t)
 	d.config.Layout = Layout{SeedDir: "."}
+	d.config.DeleteRetained = false // the short cleanup: TestDryRun deletes what the stack retains
 	path, err := d.config.Layout.Path(UnitFile)
 	require.NoError(t, err)
 	require.Equal(t, "sample-app/scripts/sample-app.service", path, "the path the flow read before the fix")
@@ -286,6 +287,7 @@ func TestDryRunServiceFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDryRun(t)
+			d.config.DeleteRetained = false
 			d.cloud.script = tc.script
 			if tc.config != nil {
 				tc.config(&d.config)
@@ -302,6 +304,7 @@ func TestDryRunServiceFailures(t *testing.T) {
 // cleanup, which a test that times out never runs.
 func TestDryRunDeadline(t *testing.T) {
 	d := newDryRun(t)
+	d.config.DeleteRetained = false
 	d.cloud.script.neverFinishes = true
 	d.config.Limits.Release = time.Hour
 	d.config.CleanupReserve = time.Hour
@@ -329,6 +332,7 @@ var cleanupKeys = map[string]bool{
 func checkCleanup(t *testing.T, d *dryRun, r *recorder, failedAt int) {
 	t.Helper()
 	calls, k := d.cloud.calls, keys(d.cloud.calls)
+	t.Logf("%d commands", len(calls))
 	deployAt, destroyAt, queueAt := slices.Index(k, "npx cdk deploy"), slices.Index(k, "npx cdk destroy"), slices.Index(k, "aws sqs create-queue")
 	firstCleanup := len(calls)
 	if destroyAt >= 0 {
