@@ -66,7 +66,15 @@ func synthesize(root string, ctx map[string]any, account, region string) (*synth
 	}
 	cmd := exec.Command("sh", "-c", doc.App)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON),
+	// As a deploy with credentials: CDK_PIPELINE_AGNOSTIC (scripts/review-diff's) would drop the
+	// account and region.
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "CDK_PIPELINE_AGNOSTIC=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON),
 		"CDK_DEFAULT_ACCOUNT="+account, "CDK_DEFAULT_REGION="+region, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr

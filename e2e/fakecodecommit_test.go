@@ -38,6 +38,7 @@ type repo struct {
 	// pushed is called with the branch, old and new commit after every commit, as CodeCommit
 	// emits a repository state change event.
 	pushed func(branch, old, commit string)
+	files  map[string][]byte // by commit:path, nil for none
 }
 
 // git runs git on the repository, without the user's configuration.
@@ -156,14 +157,25 @@ func (r *repo) entry(commit, file string) (mode, blob string) {
 	return fields[0], fields[2]
 }
 
-// readFile is the content of a file at a commit, or ok false.
+// readFile is the content of a file at a commit, or ok false. Commits do not change, so what was
+// read once is kept.
 func (r *repo) readFile(commit, file string) (content []byte, ok bool) {
-	_, blob := r.entry(commit, file)
-	if blob == "" {
-		return nil, false
+	key := commit + ":" + file
+	if b, ok := r.files[key]; ok {
+		return b, b != nil
 	}
-	out, err := gitBytes(r.dir, nil, nil, "cat-file", "blob", blob)
-	return out, err == nil
+	b, err := gitBytes(r.dir, nil, nil, "cat-file", "blob", key)
+	switch {
+	case err != nil:
+		b = nil
+	case b == nil:
+		b = []byte{} // an empty file
+	}
+	if r.files == nil {
+		r.files = map[string][]byte{}
+	}
+	r.files[key] = b
+	return b, b != nil
 }
 
 var fileModes = map[string]string{"100644": "NORMAL", "100755": "EXECUTABLE", "120000": "SYMLINK"}
