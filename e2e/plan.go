@@ -24,14 +24,19 @@ type Plan struct {
 
 // Instances is an Auto Scaling group's fleet.
 type Instances struct {
-	Type      string
-	Count     int
+	// Type is the EC2 instance type.
+	Type string
+	// Count is the group's size, which is fixed.
+	Count int
+	// VolumeGiB is the size of each instance's root volume.
 	VolumeGiB int
 }
 
 // Resource is a costed resource type of the stack.
 type Resource struct {
-	Type  string
+	// Type is the CloudFormation resource type.
+	Type string
+	// Count is how many resources of the type the stack has.
 	Count int
 	// What says what is charged, and what outlives the stack.
 	What string
@@ -39,7 +44,9 @@ type Resource struct {
 
 // Phase is one step of the real run and how long it usually takes.
 type Phase struct {
-	What    string
+	// What the run does in the phase.
+	What string
+	// Minutes is how long it usually takes.
 	Minutes int
 }
 
