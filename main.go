@@ -62,7 +62,7 @@ func newApp(app awscdk.App) error {
 	if err := s.CheckEnvironments(account, region); err != nil {
 		return err
 	}
-	stacks.NewPipelineStack(app, StackName, &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: e}})
+	stacks.NewPipelineStack(app, jsii.String(StackName), &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: e}})
 	return nil
 }
 

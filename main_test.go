@@ -5,14 +5,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pipekit/cdk-pipeline/constructs/deploy"
+	"github.com/pipekit/cdk-pipeline/featureflags"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 )
 
@@ -57,7 +62,6 @@ func TestDefaultApp(t *testing.T) {
 	assert.True(t, *stack.TerminationProtection())
 }
 
-// runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top.
 // appStack is the one stack of the app.
 func appStack(app awscdk.App) awscdk.Stack {
 	children := *app.Node().Children()
@@ -67,7 +71,9 @@ func appStack(app awscdk.App) awscdk.Stack {
 	return awscdk.Stack_Of(children[0])
 }
 
-func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, outdir string) {
+// runApp runs the app as the CLI does: cdk.json's context with the -c overrides on top, and env
+// added to the environment.
+func runApp(t *testing.T, overrides map[string]any, env ...string) (stderr string, code int, outdir string) {
 	t.Helper()
 	context := cdktest.Context()
 	for k, v := range overrides {
@@ -77,7 +83,7 @@ func runApp(t *testing.T, overrides map[string]any) (stderr string, code int, ou
 	require.NoError(t, err)
 	outdir = t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	cmd.Env = append(append(os.Environ(), env...), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	// Both streams: the CLI shows both, and synthesis reports its findings on stdout.
 	var errb strings.Builder
 	cmd.Stderr, cmd.Stdout = &errb, &errb
@@ -153,13 +159,53 @@ func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
 	stale := filepath.Join(outdir, "validation-report.json")
 	require.NoError(t, os.WriteFile(stale, []byte(`{"pluginReports":[{"conclusion":"failure"}]}`), 0o644))
 	cmd := exec.Command("bash", "scripts/cdk-app")
-	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	// As a user runs it: none of jsii's silencing variables, whatever this shell exports. On a
+	// Node.js version past jsii's support (20 since 2026-10-30) the wrapper must keep jsii's banner
+	// out of the output itself.
+	cmd.Env = append(withoutJSIISilencing(os.Environ()), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 1, exit.ExitCode())
 	assert.Equal(t, "invalid settings (cdk.json context or -c key=value):\n  aproval: unknown setting; did you mean approval?\n", string(out))
 	assert.NoFileExists(t, stale, "an earlier failure's report would fail the next synth in the CLI")
+}
+
+// withoutJSIISilencing is env without jsii's JSII_SILENCE_WARNING_* variables.
+func withoutJSIISilencing(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "JSII_SILENCE_WARNING_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// TestReadmeNamesTheSupportedNodeVersions keeps the Node.js versions whose jsii banner scripts/cdk-app
+// silences the same as the README's prerequisites: the app hides the banner of no version the
+// README does not support, and of every version the README names.
+func TestReadmeNamesTheSupportedNodeVersions(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, prerequisites, ok := strings.Cut(string(readme), "## Prerequisites\n")
+	require.True(t, ok, "README.md has a Prerequisites section")
+	prerequisites, _, _ = strings.Cut(prerequisites, "\n## ")
+	line := ""
+	for _, l := range strings.Split(prerequisites, "\n") {
+		if strings.HasPrefix(l, "- Node.js ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, "a prerequisite names the Node.js versions")
+	versions, _, _ := strings.Cut(line, " with ") // "- Node.js 20, 22 or 24, with npm (...)"
+	named := regexp.MustCompile(`\b\d+\b`).FindAllString(versions, -1)
+
+	wrapper, err := os.ReadFile("scripts/cdk-app")
+	require.NoError(t, err)
+	silenced := regexp.MustCompile(`(?m)^supported_node_majors=([0-9,]+)$`).FindStringSubmatch(string(wrapper))
+	require.Len(t, silenced, 2, "scripts/cdk-app sets supported_node_majors")
+	assert.Equal(t, strings.Split(silenced[1], ","), named, line)
 }
 
 // TestCompliancePacksAreChecked proves the setting adds a pack: the default stack does not pass
@@ -175,16 +221,120 @@ func TestCompliancePacksAreChecked(t *testing.T) {
 	assert.NotContains(t, output, "ERROR AwsSolutions-", "AwsSolutions stays clean")
 }
 
+// TestOfflineCrossAccountSynth follows docs/review.md's offline path for an environment in another
+// account: with the pipeline's account and region given as the CLI gives them without credentials
+// (CDK_DEFAULT_ACCOUNT from the shell, CDK_DEFAULT_REGION from AWS_REGION), the synth needs exactly
+// the availability-zone entries the page lists, and with them in cdk.context.json (which the CLI
+// merges into the app's context) nothing is left to look up and every stack is written.
+func TestOfflineCrossAccountSynth(t *testing.T) {
+	t.Parallel() // subprocesses: no CDK call in this process
+	doc, err := os.ReadFile("docs/review.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(doc), "## Offline: other accounts and cdk diff\n")
+	require.True(t, ok, "docs/review.md has the offline section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, contextJSON, ok := strings.Cut(section, "```json\n")
+	require.True(t, ok, "the section shows cdk.context.json")
+	contextJSON, _, _ = strings.Cut(contextJSON, "```")
+	var lookups map[string]any
+	require.NoError(t, json.Unmarshal([]byte(contextJSON), &lookups))
+	command := regexp.MustCompile(`CDK_DEFAULT_ACCOUNT=(\d{12}) AWS_REGION=([a-z0-9-]+) npx cdk synth -c environments='([^']+)'`).FindStringSubmatch(section)
+	require.Len(t, command, 4, "the section shows the offline synth command")
+	env := []string{"CDK_DEFAULT_ACCOUNT=" + command[1], "CDK_DEFAULT_REGION=" + command[2]}
+	settings := map[string]any{"environments": command[3], "aws:cdk:bundling-stacks": []any{}}
+
+	missing := func(outdir string) []string {
+		b, err := os.ReadFile(filepath.Join(outdir, "manifest.json"))
+		require.NoError(t, err)
+		var manifest struct {
+			Missing []struct{ Key string } `json:"missing"`
+		}
+		require.NoError(t, json.Unmarshal(b, &manifest))
+		var keys []string
+		for _, m := range manifest.Missing {
+			keys = append(keys, m.Key)
+		}
+		return keys
+	}
+	var documented []string
+	for k := range lookups {
+		documented = append(documented, k)
+	}
+
+	// Without the entries, the CLI would have to look them up: exactly those, no more, no fewer.
+	output, code, outdir := runApp(t, settings, env...)
+	require.Equal(t, 0, code, output)
+	assert.ElementsMatch(t, documented, missing(outdir), "the lookups the app asks for are the entries docs/review.md lists")
+
+	for k, v := range lookups {
+		settings[k] = v
+	}
+	output, code, outdir = runApp(t, settings, env...)
+	require.Equal(t, 0, code, output)
+	assert.Empty(t, missing(outdir), "with cdk.context.json's entries nothing is left to look up")
+	for _, stack := range []string{StackName, StackName + "-prod"} {
+		assert.FileExists(t, filepath.Join(outdir, stack+".template.json"))
+	}
+}
+
+// TestFeatureFlagsForConsumers synthesizes a fleet, whose VPC depends on feature flags, as another
+// team's app would: its own awscdk.NewApp with featureflags.Context(). It must synthesize what this
+// app (cdk.json's context, as cdktest gives it) synthesizes; an app without the flags differs, for
+// one in the VPC's default security group (@aws-cdk/aws-ec2:restrictDefaultSecurityGroup).
+func TestFeatureFlagsForConsumers(t *testing.T) {
+	fleet := func(app awscdk.App) map[string]any {
+		stack := awscdk.NewStack(app, jsii.String("Consumer"), nil)
+		deploy.NewFleet(stack, jsii.String("Fleet"), nil)
+		resources := cdktest.Synth(t, stack).JSON["Resources"].(map[string]any)
+		for _, r := range resources {
+			delete(r.(map[string]any), "Metadata") // construct paths: the CLI adds them, a plain app does not
+		}
+		return resources
+	}
+	ctx := featureflags.Context()
+	ctx["aws:cdk:bundling-stacks"] = []any{} // as cdktest.NewApp: no function to build
+	consumer := fleet(awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())}))
+	this := fleet(cdktest.NewApp())
+	without := fleet(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"aws:cdk:bundling-stacks": []any{}}, Outdir: jsii.String(t.TempDir())}))
+
+	var differ []string
+	for id := range this {
+		if !reflect.DeepEqual(this[id], consumer[id]) {
+			differ = append(differ, id)
+		}
+	}
+	for id := range consumer {
+		if _, ok := this[id]; !ok {
+			differ = append(differ, id)
+		}
+	}
+	assert.Empty(t, differ, "a consumer app with featureflags.Context() synthesizes what this app does; these resources differ")
+	restricts := func(resources map[string]any) bool {
+		for _, r := range resources {
+			if r.(map[string]any)["Type"] == "Custom::VpcRestrictDefaultSG" {
+				return true
+			}
+		}
+		return false
+	}
+	assert.True(t, restricts(consumer), "the default security group's rules are removed")
+	assert.False(t, restricts(without), "an app without the flags keeps them: the flags matter")
+}
+
 // TestConstructsDocCompiles type-checks the program in docs/constructs.md against the packages as
 // they are, so the documented public API cannot drift.
 func TestConstructsDocCompiles(t *testing.T) {
 	t.Parallel() // the go tool: no CDK call in this process
 	doc, err := os.ReadFile("docs/constructs.md")
 	require.NoError(t, err)
-	_, rest, ok := strings.Cut(string(doc), "```go\n")
-	require.True(t, ok, "docs/constructs.md has a Go program")
-	program, _, ok := strings.Cut(rest, "```")
-	require.True(t, ok)
+	// The program is the Go block that is a whole package; the others are fragments of it.
+	program := ""
+	for _, block := range strings.Split(string(doc), "```go\n")[1:] {
+		if code, _, _ := strings.Cut(block, "```"); strings.HasPrefix(code, "package main\n") {
+			program = code
+		}
+	}
+	require.NotEmpty(t, program, "docs/constructs.md has a Go program")
 	// Inside the module, so that it builds against this checkout; go's ./... skips "_" folders.
 	dir, err := os.MkdirTemp(".", "_docprogram")
 	require.NoError(t, err)

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
 )
 
 // DefaultBakeMinutes is how long a deploy stage watches its target's alarms after it succeeded,
@@ -26,29 +26,8 @@ type Environment struct {
 	// Account and Region place the environment's target in another account or region than the
 	// pipeline's, in a stack of its own; empty means the pipeline's.
 	Account, Region string
-	// DeployTarget is what the environment deploys to, as the top-level deployTarget.
-	DeployTarget Target
-	// FleetSize is the number of fleet instances, as the top-level fleetSize; 1 makes a one-box
-	// environment.
-	FleetSize int
-	// InstanceType is the fleet's instance type, as the top-level instanceType.
-	InstanceType string
-	// InstanceTag selects existing instances, as the top-level instanceTag.
-	InstanceTag Tag
-	// BeanstalkApplication and BeanstalkEnvironment name an existing Elastic Beanstalk
-	// environment, as the top-level keys of those names.
-	BeanstalkApplication, BeanstalkEnvironment string
-	// DeploymentConfig is the CodeDeploy deployment configuration, as the top-level
-	// deploymentConfig.
-	DeploymentConfig string
-	// Approval waits for an approver right before this environment's deploy stage.
-	Approval bool
-	// BakeMinutes is how long the deploy stage watches the target's alarms once it succeeded; an
-	// alarm then rolls the stage back. 0 for targets without alarms.
-	BakeMinutes int
-	// DeployWindow, in the DeploymentWindow rule's form, is when the deploy stage may be entered;
-	// empty means always. DeployWindowTimeZone is its IANA time zone.
-	DeployWindow, DeployWindowTimeZone string
+	// Stage is what the environment's deploy stage does, as the top-level keys of the same names.
+	Stage
 }
 
 // canBake reports whether an environment can bake: its target has alarms, in the pipeline's
@@ -75,8 +54,11 @@ func (s Settings) Deployments() []Environment {
 		return s.Environments
 	}
 	e := s.DefaultEnvironment("")
-	if !e.HasAlarms() && s.BakeMinutes == DefaultBakeMinutes {
-		e.BakeMinutes = 0
+	// A default it cannot use (the default bake, for a target without alarms) does not apply.
+	for _, f := range fields {
+		if f.use != nil && f.use.onlyWhereUsed && f.isDefault(place{s: &s}) && !f.use.by(e) {
+			f.clear(place{e: &e})
+		}
 	}
 	return []Environment{e}
 }
@@ -84,244 +66,90 @@ func (s Settings) Deployments() []Environment {
 // DefaultEnvironment returns an environment named name with the top-level keys' values, the
 // starting point for an entry of Environments in a Go program.
 func (s Settings) DefaultEnvironment(name string) Environment {
-	return Environment{
-		Name: name, DeployTarget: s.DeployTarget, FleetSize: s.FleetSize, InstanceType: s.InstanceType,
-		InstanceTag: s.InstanceTag, BeanstalkApplication: s.BeanstalkApplication, BeanstalkEnvironment: s.BeanstalkEnvironment,
-		DeploymentConfig: s.DeploymentConfig, Approval: s.Approval, BakeMinutes: s.BakeMinutes,
-		DeployWindow: s.DeployWindow, DeployWindowTimeZone: s.DeployWindowTimeZone,
-	}
-}
-
-// environmentKeys are the keys an entry of environments may set.
-var environmentKeys = []string{"name", "account", "region", "deployTarget", "fleetSize", "instanceType", "instanceTag",
-	"beanstalkApplication", "beanstalkEnvironment", "deploymentConfig", "approval", "bakeMinutes", "deployWindow", "deployWindowTimeZone"}
-
-// environments reads the environments list. Each entry starts from the top-level settings s (so
-// the list must be read after them) and sets the keys it names; given records which.
-func (p *parser) environments(key string, s Settings) ([]Environment, []map[string]bool) {
-	var items []any
-	if !p.array(key, &items) {
-		return nil, nil
-	}
-	envs, given := []Environment{}, []map[string]bool{}
-	for i, item := range items {
-		name := fmt.Sprintf("%s[%d]", key, i)
-		obj, ok := item.(map[string]any)
-		if !ok {
-			p.fail(name, item, `an object like {"name": "prod", "fleetSize": 2}`)
-			continue
-		}
-		// The entry's keys are read with the same parser, so their errors name them in full.
-		sub := parser{ctx: map[string]any{}}
-		set := map[string]bool{}
-		for k, v := range obj {
-			if !contains(environmentKeys, k) {
-				if near := rules.Nearest(k, environmentKeys); near != "" {
-					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; did you mean %s?", name, rules.Show(k), near))
-				} else {
-					p.errs = append(p.errs, fmt.Errorf("%s: unknown field %s; the fields are %s", name, rules.Show(k), strings.Join(environmentKeys, ", ")))
-				}
-				continue
-			}
-			sub.ctx[name+"."+k] = v
-			set[k] = true
-		}
-		e := s.DefaultEnvironment("")
-		sub.str(name+".name", &e.Name)
-		sub.str(name+".account", &e.Account)
-		sub.str(name+".region", &e.Region)
-		var target string
-		if sub.str(name+".deployTarget", &target) {
-			e.DeployTarget = Target(target)
-		}
-		sub.integer(name+".fleetSize", &e.FleetSize)
-		sub.str(name+".instanceType", &e.InstanceType)
-		var tag string
-		if sub.str(name+".instanceTag", &tag) {
-			t, err := parseTag(tag)
-			if err != nil {
-				sub.errs = append(sub.errs, fmt.Errorf("%s.%w", name, err))
-			}
-			e.InstanceTag = t
-		}
-		sub.str(name+".beanstalkApplication", &e.BeanstalkApplication)
-		sub.str(name+".beanstalkEnvironment", &e.BeanstalkEnvironment)
-		sub.str(name+".deploymentConfig", &e.DeploymentConfig)
-		sub.boolean(name+".approval", &e.Approval)
-		sub.integer(name+".bakeMinutes", &e.BakeMinutes)
-		sub.str(name+".deployWindow", &e.DeployWindow)
-		sub.str(name+".deployWindowTimeZone", &e.DeployWindowTimeZone)
-		p.errs = append(p.errs, sub.errs...)
-		// An environment that cannot bake (no alarms, or alarms in another account) does not
-		// inherit the default bake.
-		if !set["bakeMinutes"] && !canBake(e) {
-			e.BakeMinutes = 0
-		}
-		envs, given = append(envs, e), append(given, set)
-	}
-	return envs, given
+	return Environment{Name: name, Stage: s.Stage}
 }
 
 var environmentNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
 
-// validateEnvironment checks one environment, whose messages start with key (environments[i], or
-// the top-level keys' names for the implicit environment). An incomplete environment, the
-// top-level defaults of an environments list, is checked for the form of each value only: the
-// entries that inherit it are checked whole.
-func validateEnvironment(e Environment, complete bool, key func(field string) string) []error {
-	var errs []error
-	check := func(field string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", key(field), err))
-		}
+func environmentName(name string) error {
+	if !environmentNameRE.MatchString(name) {
+		return fmt.Errorf("%s is not an environment name: use 1-32 letters, digits or '-', starting with a letter", hint.Show(name))
 	}
+	return nil
+}
+
+// checkDeployment checks what one environment asks as a whole: the keys its target needs, and
+// what its target and place allow. key names a field in messages; failed holds the names of the
+// values that did not parse, which are not reported again.
+func checkDeployment(e Environment, key func(field string) string, inEntry bool, failed map[string]bool) []error {
+	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key(field)}, args...)...))
 	}
-	check("deployTarget", rules.OneOf(e.DeployTarget, Targets, "a target"))
-	if e.FleetSize < 1 || e.FleetSize > 10 {
-		add("fleetSize", "%d is out of range; use 1 to 10", e.FleetSize)
-	}
-	check("instanceType", rules.InstanceType(e.InstanceType))
-	switch {
-	case !complete:
-	case e.DeployTarget == Instances:
-		if e.InstanceTag.Key == "" {
-			add("instanceTag", `required when deployTarget is "instances"; give Key=Value, for example -c instanceTag=Environment=prod`)
+	for _, f := range fields {
+		if f.use == nil || !f.use.required || !f.use.by(e) || failed[key(f.key)] || !f.isZero(place{e: &e}) {
+			continue
 		}
-	case e.DeployTarget == Beanstalk:
-		if e.BeanstalkApplication == "" {
-			add("beanstalkApplication", `required when deployTarget is "beanstalk"`)
-		}
-		if e.BeanstalkEnvironment == "" {
-			add("beanstalkEnvironment", `required when deployTarget is "beanstalk"`)
-		}
+		sp := spot{key: f.key, text: !inEntry, example: f.example}
+		add(f.key, "required when %s%s", f.use.need, sp.forExample(false))
 	}
-	if e.InstanceTag != (Tag{}) {
-		check("instanceTag", rules.Tag(e.InstanceTag.Key, e.InstanceTag.Value))
-	}
-	if e.BeanstalkApplication != "" {
-		check("beanstalkApplication", rules.BeanstalkApplication(e.BeanstalkApplication))
-	}
-	if e.BeanstalkEnvironment != "" {
-		check("beanstalkEnvironment", rules.BeanstalkEnvironment(e.BeanstalkEnvironment))
-	}
-	check("deploymentConfig", rules.OneOf(e.DeploymentConfig, DeploymentConfigs, "a deployment configuration"))
-	if e.BakeMinutes < 0 || e.BakeMinutes > 1440 {
-		add("bakeMinutes", "%d is out of range; use 0 to 1440 (a day)", e.BakeMinutes)
-	} else if complete && e.BakeMinutes > 0 && !e.HasAlarms() {
+	if e.BakeMinutes > 0 && !e.HasAlarms() {
 		add("bakeMinutes", "%s deploys to %q, which has no alarms to watch; use 0, or the fleet target", e.Label(), e.DeployTarget)
 	}
-	if e.DeployWindow != "" {
-		_, err := rules.DeployWindow(e.DeployWindow)
-		check("deployWindow", err)
+	if e.Account != "" && e.BakeMinutes > 0 {
+		add("bakeMinutes", "%s is in account %s: CodePipeline reads a bake's alarms with the pipeline's role, in the pipeline's account; use 0", e.Label(), e.Account)
 	}
-	check("deployWindowTimeZone", rules.TimeZone(e.DeployWindowTimeZone))
-	if e.Account != "" {
-		check("account", rules.Account(e.Account))
-		if e.BakeMinutes > 0 && complete {
-			add("bakeMinutes", "%s is in account %s: CodePipeline reads a bake's alarms with the pipeline's role, in the pipeline's account; use 0", e.Label(), e.Account)
-		}
-	}
-	if (e.Account != "" || e.Region != "") && e.DeployTarget == Beanstalk && complete {
+	if (e.Account != "" || e.Region != "") && e.DeployTarget == Beanstalk {
 		add("deployTarget", "%s: a beanstalk target must be in the pipeline's account and region; use fleet or instances there", e.Label())
-	}
-	if e.Region != "" {
-		check("region", rules.Region(e.Region))
 	}
 	return errs
 }
 
-// validateEnvironments checks the environments list: every entry, and the list as a whole.
-func (s Settings) validateEnvironments() []error {
+// checkEnvironments checks the environments list as a whole: each entry as a deployment, and
+// that their names differ.
+func (s Settings) checkEnvironments(failed map[string]bool) []error {
 	var errs []error
 	seen := map[string]int{}
 	for i, e := range s.Environments {
-		prefix := fmt.Sprintf("environments[%d]", i)
-		if !environmentNameRE.MatchString(e.Name) {
-			errs = append(errs, fmt.Errorf("%s.name: %s is not an environment name: use 1-32 letters, digits or '-', starting with a letter", prefix, rules.Show(e.Name)))
-		} else if j, dup := seen[strings.ToLower(e.Name)]; dup {
-			errs = append(errs, fmt.Errorf("%s.name: %q is the name of environments[%d] too; names must differ (ignoring case)", prefix, e.Name, j))
-		} else {
+		if j, dup := seen[strings.ToLower(e.Name)]; dup && environmentName(e.Name) == nil {
+			errs = append(errs, fmt.Errorf("%s: %q is the name of environments[%d] too; names must differ (ignoring case)", entryName(i, "name"), e.Name, j))
+		} else if !dup {
 			seen[strings.ToLower(e.Name)] = i
 		}
-		errs = append(errs, validateEnvironment(e, true, func(field string) string { return prefix + "." + field })...)
+		errs = append(errs, checkDeployment(e, func(field string) string { return entryName(i, field) }, true, failed)...)
 	}
 	return errs
 }
 
 // unusedInEnvironments reports, for a pipeline with an environments list, entries that set a key
-// their target does not use, and top-level target keys that no environment uses.
+// their target does not use, and top-level keys that no entry inherits where it is used. given
+// holds the keys each entry set.
 func (s Settings) unusedInEnvironments(given []map[string]bool) []error {
 	if len(s.Environments) == 0 {
 		return nil
 	}
 	var errs []error
 	for i, e := range s.Environments {
-		var set map[string]bool
-		if i < len(given) {
-			set = given[i]
-		}
-		prefix := fmt.Sprintf("environments[%d].", i)
-		for _, u := range targetKeyUse(e) {
-			if set[u.key] && !u.used {
-				errs = append(errs, fmt.Errorf("%s%s: applies only when %s; remove it, or change the setting it depends on", prefix, u.key, u.when))
+		for _, f := range fields {
+			if f.use != nil && !f.use.onlyWhereUsed && given[i][f.key] && !f.use.by(e) {
+				errs = append(errs, fmt.Errorf("%s: applies only when %s; remove it, or change the setting it depends on", entryName(i, f.key), f.use.when(e)))
 			}
 		}
 	}
-	if s.BakeMinutes != DefaultBakeMinutes && s.BakeMinutes > 0 {
-		used := false
-		for i, e := range s.Environments {
-			if (i >= len(given) || !given[i]["bakeMinutes"]) && canBake(e) {
-				used = true
-			}
-		}
-		if !used {
-			errs = append(errs, fmt.Errorf("bakeMinutes: no environment uses it: every entry sets its own, or cannot bake (a target without alarms, or in another account)"))
-		}
-	}
-	d := Defaults()
-	changed := map[string]bool{
-		"instanceTag": s.InstanceTag != (Tag{}), "beanstalkApplication": s.BeanstalkApplication != "",
-		"beanstalkEnvironment": s.BeanstalkEnvironment != "", "fleetSize": s.FleetSize != d.FleetSize, "instanceType": s.InstanceType != d.InstanceType,
-	}
-	for _, key := range []string{"instanceTag", "beanstalkApplication", "beanstalkEnvironment", "fleetSize", "instanceType"} {
-		if !changed[key] {
+	top := place{s: &s}
+	for _, f := range fields {
+		if f.use == nil || f.scope != perEnvironment || f.isDefault(top) || f.isZero(top) {
 			continue
 		}
 		used := false
 		for i, e := range s.Environments {
-			inherited := i >= len(given) || !given[i][key]
-			for _, u := range targetKeyUse(e) {
-				if u.key == key && u.used && inherited {
-					used = true
-				}
-			}
+			used = used || !given[i][f.key] && f.use.by(e)
 		}
 		if !used {
-			errs = append(errs, fmt.Errorf("%s: no environment uses it; with an environments list, a top-level key is the default of the entries that leave it out", key))
+			errs = append(errs, fmt.Errorf("%s: no environment uses it; with an environments list, a top-level key is the default of the entries that leave it out", f.key))
 		}
 	}
 	return errs
-}
-
-type keyUse struct {
-	key  string
-	used bool
-	when string
-}
-
-// targetKeyUse says which target keys an environment's target uses.
-func targetKeyUse(e Environment) []keyUse {
-	target := fmt.Sprintf("%q", e.DeployTarget)
-	return []keyUse{
-		{"instanceTag", e.DeployTarget == Instances, `deployTarget is "instances", not ` + target},
-		{"beanstalkApplication", e.DeployTarget == Beanstalk, `deployTarget is "beanstalk", not ` + target},
-		{"beanstalkEnvironment", e.DeployTarget == Beanstalk, `deployTarget is "beanstalk", not ` + target},
-		{"fleetSize", e.DeployTarget == Fleet, `deployTarget is "fleet", not ` + target},
-		{"instanceType", e.DeployTarget == Fleet, `deployTarget is "fleet", not ` + target},
-		{"deploymentConfig", e.DeployTarget != Beanstalk, `CodeDeploy releases (deployTarget "fleet" or "instances"); Elastic Beanstalk follows its environment's deployment policy`},
-	}
 }
 
 // CheckEnvironments reports what the environments ask that a pipeline stack in account and region
@@ -341,13 +169,4 @@ func (s Settings) CheckEnvironments(account, region string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,85 +1,82 @@
 package settings
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
-
-// Keys are the context keys of the contract, in the order docs/settings.md documents them.
-var Keys = []string{
-	"repositoryName", "importRepository", "branch", "approval", "approverEmails", "notifications",
-	"notifyOn", "deployTarget", "fleetSize", "instanceType", "instanceTag", "beanstalkApplication",
-	"beanstalkEnvironment", "deploymentConfig", "operatorUsers", "terminationProtection",
-	"pullRequestChecks", "executionMode", "compliancePacks", "deployWindow", "deployWindowTimeZone", "bakeMinutes",
-	"stageRollback", "environments",
-}
 
 // maxValueLen bounds any single raw value, so that a pasted file or an attacker's megabyte string
 // is refused before it reaches a regular expression or the template.
 const maxValueLen = 4096
 
 // Parse turns raw CDK context into validated settings. A key that is absent or nil keeps its
-// default. Values may be native JSON (from cdk.json) or strings (from -c key=value on the command
-// line), where booleans are "true" or "false" and lists are JSON text. Every problem is reported,
-// one per line, in a single joined error.
+// default. At the top level, values may be native JSON (from cdk.json) or strings (from -c
+// key=value on the command line), where booleans are true or false in any letter case, numbers
+// are digits and lists are JSON text. Inside a JSON value (an environments entry, a subscriber),
+// values have their JSON type: "fleetSize": 1, not "1". Every problem is reported, one per line,
+// in a single joined error.
 func Parse(ctx map[string]any) (Settings, error) {
-	p := parser{ctx: ctx}
+	p := parser{failed: map[string]bool{}}
 	s := Defaults()
 	p.check(unknownKeys(ctx))
-	p.str("repositoryName", &s.RepositoryName)
-	p.boolean("importRepository", &s.ImportRepository)
-	p.str("branch", &s.Branch)
-	p.boolean("approval", &s.Approval)
-	p.list("approverEmails", &s.ApproverEmails)
-	p.subscribers("notifications", &s.Notifications)
-	p.states("notifyOn", &s.NotifyOn)
-	var target string
-	if p.str("deployTarget", &target) {
-		s.DeployTarget = Target(target)
+	for _, f := range fields {
+		if f.scope != entryOnly {
+			p.read(f, spot{name: f.key, key: f.key, text: true, example: f.example}, ctx[f.key], place{s: &s})
+		}
 	}
-	p.integer("fleetSize", &s.FleetSize)
-	p.str("instanceType", &s.InstanceType)
-	var tag string
-	if p.str("instanceTag", &tag) {
-		var err error
-		s.InstanceTag, err = parseTag(tag)
-		p.check(err)
-	}
-	p.str("beanstalkApplication", &s.BeanstalkApplication)
-	p.str("beanstalkEnvironment", &s.BeanstalkEnvironment)
-	p.str("deploymentConfig", &s.DeploymentConfig)
-	p.list("operatorUsers", &s.OperatorUsers)
-	p.boolean("terminationProtection", &s.TerminationProtection)
-	p.boolean("pullRequestChecks", &s.PullRequestChecks)
-	p.str("executionMode", &s.ExecutionMode)
-	p.list("compliancePacks", &s.CompliancePacks)
-	p.str("deployWindow", &s.DeployWindow)
-	p.str("deployWindowTimeZone", &s.DeployWindowTimeZone)
-	p.integer("bakeMinutes", &s.BakeMinutes)
-	p.boolean("stageRollback", &s.StageRollback)
-	// Read last: entries inherit the top-level keys they leave out.
-	envs, given := p.environments("environments", s)
-	if envs != nil {
-		s.Environments = envs
-	}
-	// A key that failed to parse keeps its default, so validation never reports it twice.
-	p.check(s.Validate())
-	p.check(errors.Join(s.unusedInEnvironments(given)...))
+	p.inherit(&s)
+	// A key that failed to parse keeps its default, and validation does not report it again.
+	p.errs = append(p.errs, s.problems(p.failed)...)
+	p.errs = append(p.errs, s.unusedInEnvironments(p.given)...)
 	return s, errors.Join(p.errs...)
 }
 
 // parser reads one key at a time and gathers every problem instead of stopping at the first.
 type parser struct {
-	ctx  map[string]any
 	errs []error
+	// failed holds the names of the values that did not parse.
+	failed map[string]bool
+	// given holds, for each environments entry, the keys it sets.
+	given []map[string]bool
+}
+
+// spot is where a raw value was given, for messages.
+type spot struct {
+	// name names the value in messages: fleetSize, environments[0].fleetSize.
+	name string
+	// key is the key or field alone: fleetSize.
+	key string
+	// text: a top-level value, which -c gives as a string.
+	text bool
+	// example is a value of the key, as JSON text.
+	example string
+}
+
+// forExample shows the key with its example in the form the value was given in: -c key=value for
+// text, "key": value for JSON.
+func (sp spot) forExample(native bool) string {
+	if sp.example == "" {
+		return ""
+	}
+	if sp.text && !native {
+		var s string
+		if json.Unmarshal([]byte(sp.example), &s) == nil {
+			return ", for example -c " + sp.key + "=" + s
+		}
+		return ", for example -c " + sp.key + "='" + sp.example + "'"
+	}
+	return fmt.Sprintf(", for example %q: %s", sp.key, sp.example)
 }
 
 func (p *parser) check(err error) {
@@ -88,203 +85,340 @@ func (p *parser) check(err error) {
 	}
 }
 
-func (p *parser) fail(key string, raw any, want string) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s is not %s", key, rules.Show(raw), want))
+func (p *parser) add(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 }
 
-// value returns the raw value of key, or false when the key is absent, nil or too long to consider.
-func (p *parser) value(key string) (any, bool) {
-	raw, ok := p.ctx[key]
-	if !ok || raw == nil {
-		return nil, false
+func (p *parser) fail(name string, raw any, want string) {
+	p.add(name, "%s is not %s", hint.Show(raw), want)
+}
+
+// read reads raw, the value of f at sp, into pl. A nil raw value is absent.
+func (p *parser) read(f field, sp spot, raw any, pl place) bool {
+	if raw == nil {
+		return false
 	}
 	if s, isString := raw.(string); isString && len(s) > maxValueLen {
-		p.errs = append(p.errs, fmt.Errorf("%s: value is %d characters long; the limit is %d", key, len(s), maxValueLen))
-		return nil, false
-	}
-	return raw, true
-}
-
-func (p *parser) str(key string, dst *string) bool {
-	raw, ok := p.value(key)
-	if !ok {
+		p.add(sp.name, "value is %d characters long; the limit is %d", len(s), maxValueLen)
+		p.failed[sp.name] = true
 		return false
 	}
-	s, isString := raw.(string)
-	if !isString {
-		p.fail(key, raw, "a string")
+	if !f.read(p, sp, raw, pl) {
+		p.failed[sp.name] = true
 		return false
 	}
-	*dst = strings.TrimSpace(s)
 	return true
 }
 
-func (p *parser) boolean(key string, dst *bool) {
-	raw, ok := p.value(key)
-	if !ok {
-		return
-	}
-	switch v := raw.(type) {
-	case bool:
-		*dst = v
-	case string:
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true":
-			*dst = true
-		case "false":
-			*dst = false
-		default:
-			p.fail(key, raw, "a boolean: use true or false")
+// inherit gives every environments entry the top-level value of each per-environment key it
+// leaves out: that is what a top-level key means with an environments list.
+func (p *parser) inherit(s *Settings) {
+	top := place{s: s}
+	for i := range s.Environments {
+		pl, given := place{s: s, e: &s.Environments[i]}, p.given[i]
+		for _, f := range fields {
+			if f.scope != perEnvironment || given[f.key] {
+				continue
+			}
+			f.copy(pl, top)
+			if p.failed[f.key] {
+				p.failed[entryName(i, f.key)] = true
+			}
 		}
-	default:
-		p.fail(key, raw, "a boolean: use true or false")
+		// Once the entry's target and account are known: an entry that cannot use such a key
+		// (a bake needs alarms) does not inherit it.
+		for _, f := range fields {
+			if f.scope == perEnvironment && !given[f.key] && f.use != nil && f.use.onlyWhereUsed && !f.use.by(s.Environments[i]) {
+				f.clear(pl)
+			}
+		}
 	}
 }
 
-func (p *parser) integer(key string, dst *int) {
-	raw, ok := p.value(key)
-	if !ok {
-		return
+func entryName(i int, key string) string { return fmt.Sprintf("environments[%d].%s", i, key) }
+
+func (p *parser) text(sp spot, raw any) (string, bool) {
+	s, isString := raw.(string)
+	if !isString {
+		p.fail(sp.name, raw, "a string")
+		return "", false
 	}
+	return strings.TrimSpace(s), true
+}
+
+func (p *parser) boolean(sp spot, raw any) (bool, bool) {
+	switch v := raw.(type) {
+	case bool:
+		return v, true
+	case string:
+		word := strings.ToLower(strings.TrimSpace(v))
+		if word == "true" || word == "false" {
+			if sp.text {
+				return word == "true", true
+			}
+			p.add(sp.name, "%s is a string, not a JSON boolean: write %s without quotes", hint.Show(raw), word)
+			return false, false
+		}
+	}
+	// true and false only, so that a value reads the same in cdk.json, whose JSON has no other
+	// booleans, as on the command line: 1, yes or on would be a guess.
+	want := "a boolean: use true or false"
+	if _, isString := raw.(string); isString && sp.text {
+		want += " (any letter case)"
+	}
+	switch strings.ToLower(strings.TrimSpace(fmt.Sprint(raw))) {
+	case "1", "yes", "y", "on", "t":
+		want += "; did you mean true?"
+	case "0", "no", "n", "off", "f":
+		want += "; did you mean false?"
+	}
+	p.fail(sp.name, raw, want)
+	return false, false
+}
+
+func (p *parser) integer(sp spot, raw any) (int, bool) {
 	switch v := raw.(type) {
 	case float64:
 		if v == math.Trunc(v) && math.Abs(v) < 1e9 {
-			*dst = int(v)
-			return
+			return int(v), true
 		}
 	case int:
-		*dst = v
-		return
+		return v, true
 	case string:
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			*dst = n
-			return
+			if sp.text {
+				return n, true
+			}
+			p.add(sp.name, "%s is a string, not a JSON number: write %d without quotes", hint.Show(raw), n)
+			return 0, false
 		}
 	}
-	p.fail(key, raw, "a whole number")
+	p.fail(sp.name, raw, "a whole number")
+	return 0, false
 }
 
-// states reads a list of pipeline states.
-func (p *parser) states(key string, dst *[]PipelineState) {
-	var names []string
-	if p.list(key, &names) {
-		*dst = make([]PipelineState, len(names))
-		for i, n := range names {
-			(*dst)[i] = PipelineState(n)
-		}
+// tag reads Key=Value; empty is no tag.
+func (p *parser) tag(sp spot, raw any) (Tag, bool) {
+	s, ok := p.text(sp, raw)
+	if !ok || s == "" {
+		return Tag{}, ok
 	}
+	k, v, found := strings.Cut(s, "=")
+	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+	if !found || k == "" {
+		p.add(sp.name, "%s is not of the form Key=Value%s", hint.Show(s), sp.forExample(false))
+		return Tag{}, false
+	}
+	return Tag{Key: k, Value: v}, true
 }
 
-// list accepts a JSON array of strings, natively or as JSON text.
-func (p *parser) list(key string, dst *[]string) bool {
-	var items []any
-	if !p.array(key, &items) {
-		return false
+// strings reads a JSON list of strings.
+func (p *parser) strings(sp spot, raw any) ([]string, bool) {
+	items, ok := p.array(sp, raw)
+	if !ok {
+		return nil, false
 	}
 	out := make([]string, 0, len(items))
 	for i, item := range items {
-		s, ok := item.(string)
-		if !ok {
-			p.fail(fmt.Sprintf("%s[%d]", key, i), item, "a string")
+		s, isString := item.(string)
+		if !isString {
+			p.fail(fmt.Sprintf("%s[%d]", sp.name, i), item, "a string")
+			ok = false
 			continue
 		}
 		out = append(out, strings.TrimSpace(s))
 	}
-	*dst = out
-	return true
+	return out, ok
 }
 
-func (p *parser) subscribers(key string, dst *[]Subscriber) {
-	var items []any
-	if !p.array(key, &items) {
-		return
+func (p *parser) subscribers(sp spot, raw any) ([]Subscriber, bool) {
+	items, ok := p.array(sp, raw)
+	if !ok {
+		return nil, false
 	}
 	out := make([]Subscriber, 0, len(items))
 	for i, item := range items {
-		name := fmt.Sprintf("%s[%d]", key, i)
-		obj, ok := item.(map[string]any)
-		if !ok {
+		name := fmt.Sprintf("%s[%d]", sp.name, i)
+		obj, isObject := item.(map[string]any)
+		if !isObject {
 			p.fail(name, item, `an object like {"protocol": "email", "endpoint": "ops@example.com"}`)
 			continue
 		}
 		var protocol, endpoint string
 		fields := map[string]*string{"protocol": &protocol, "endpoint": &endpoint}
-		for k, v := range obj {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			field, known := fields[k]
 			if !known {
-				p.errs = append(p.errs, fmt.Errorf("%s: unknown field %q; the fields are protocol and endpoint", name, k))
+				p.add(name, "unknown field %s; the fields are protocol and endpoint", hint.Show(k))
 				continue
 			}
-			s, isString := v.(string)
-			if !isString {
-				p.fail(name+"."+k, v, "a string")
-				continue
+			if s, ok := p.text(spot{name: name + "." + k, key: k}, obj[k]); ok {
+				*field = s
 			}
-			*field = strings.TrimSpace(s)
 		}
-		out = append(out, Subscriber{Protocol: Protocol(protocol), Endpoint: endpoint})
+		out = append(out, Subscriber{Protocol: notify.Protocol(protocol), Endpoint: endpoint})
 	}
-	*dst = out
+	return out, true
 }
 
-// array reads key as a JSON array, given natively or as JSON text.
-func (p *parser) array(key string, dst *[]any) bool {
-	raw, ok := p.value(key)
+// entries reads the environments list: each entry's keys with the table's rows for them. The keys
+// an entry leaves out are inherited once every top-level key is read (inherit).
+func (p *parser) entries(sp spot, raw any) ([]Environment, bool) {
+	items, ok := p.array(sp, raw)
 	if !ok {
-		return false
+		return nil, false
 	}
-	if text, isString := raw.(string); isString {
-		dec := json.NewDecoder(bytes.NewReader([]byte(text)))
-		if err := dec.Decode(&raw); err != nil || dec.More() {
-			p.fail(key, text, fmt.Sprintf(`a JSON list, for example -c %s='["..."]'`, key))
-			return false
+	envs, given := make([]Environment, len(items)), make([]map[string]bool, len(items))
+	for i, item := range items {
+		name := fmt.Sprintf("%s[%d]", sp.name, i)
+		obj, isObject := item.(map[string]any)
+		if !isObject {
+			p.fail(name, item, `an object like {"name": "prod", "fleetSize": 2}`)
+			ok = false
+			continue
+		}
+		given[i] = map[string]bool{}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			f := lookup(k)
+			switch {
+			case f == nil:
+				if near := hint.Nearest(k, entryKeys()); near != "" {
+					p.add(name, "unknown field %s; did you mean %s?", hint.Show(k), near)
+				} else {
+					p.add(name, "unknown field %s; the fields are %s", hint.Show(k), strings.Join(entryKeys(), ", "))
+				}
+			case f.scope == pipelineWide:
+				p.add(name, "%s is a setting of the whole pipeline, not of an environment; give it at the top level", hint.Show(k))
+			default:
+				if p.read(*f, spot{name: name + "." + k, key: k, example: f.example}, obj[k], place{e: &envs[i]}) {
+					given[i][k] = true
+				}
+			}
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	p.given = given
+	return envs, true
+}
+
+// lookup returns the row of key, or nil.
+func lookup(key string) *field {
+	for i := range fields {
+		if fields[i].key == key {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
+// entryKeys are the keys an environments entry may set: its own, then the per-environment ones.
+func entryKeys() []string {
+	var own, shared []string
+	for _, f := range fields {
+		switch f.scope {
+		case entryOnly:
+			own = append(own, f.key)
+		case perEnvironment:
+			shared = append(shared, f.key)
+		}
+	}
+	return append(own, shared...)
+}
+
+// array reads a JSON list, given natively or, at the top level, as JSON text.
+func (p *parser) array(sp spot, raw any) ([]any, bool) {
+	native := true
+	if text, isString := raw.(string); isString && sp.text {
+		native = false
+		var v any
+		if err := json.Unmarshal([]byte(text), &v); err == nil {
+			raw = v
+		} else if t := strings.TrimSpace(text); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+			p.add(sp.name, "%s; %s takes a JSON list%s", jsonSyntax(text, err), sp.key, sp.forExample(false))
+			return nil, false
 		}
 	}
 	items, isList := raw.([]any)
 	if !isList {
-		p.fail(key, raw, "a JSON list")
-		return false
+		p.fail(sp.name, raw, "a JSON list"+sp.forExample(native))
+		return nil, false
 	}
-	*dst = items
-	return true
+	return items, true
 }
 
-func parseTag(s string) (Tag, error) {
-	if s == "" {
-		return Tag{}, nil
+// jsonSyntax says what is wrong with text, which err reports is not JSON, and where: the
+// position, and the text around it with <<here>> before the character that is wrong.
+func jsonSyntax(text string, err error) string {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return "invalid JSON: " + err.Error()
 	}
-	k, v, found := strings.Cut(s, "=")
-	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-	if !found || k == "" {
-		return Tag{}, fmt.Errorf("instanceTag: %s is not of the form Key=Value", rules.Show(s))
+	if int(se.Offset) >= len(text) && strings.HasPrefix(se.Error(), "unexpected end") {
+		return fmt.Sprintf("invalid JSON: %s, before its lists and objects are closed: %s<<here>>", se.Error(), around(text, len(text)))
 	}
-	return Tag{Key: k, Value: v}, nil
+	// Offset counts the bytes read, the wrong one included.
+	at := min(max(int(se.Offset)-1, 0), len(text))
+	before := text[:at]
+	line := strings.Count(before, "\n") + 1
+	column := utf8.RuneCountInString(before[strings.LastIndex(before, "\n")+1:]) + 1
+	where := fmt.Sprintf("column %d", column)
+	if strings.Contains(text, "\n") {
+		where = fmt.Sprintf("line %d, column %d", line, column)
+	}
+	return fmt.Sprintf("invalid JSON at %s (offset %d): %s: %s", where, at, se.Error(), around(text, at))
+}
+
+// around shows text near at, with <<here>> at at: up to 40 characters before and 20 after, with
+// control and non-ASCII characters escaped, and "…" where it cuts text short.
+func around(text string, at int) string {
+	from, to := max(at-40, 0), min(at+20, len(text))
+	for from > 0 && !utf8.RuneStart(text[from]) {
+		from--
+	}
+	for to < len(text) && !utf8.RuneStart(text[to]) {
+		to++
+	}
+	show := func(s string) string {
+		q := strconv.QuoteToASCII(s)
+		return strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
+	}
+	s := show(text[from:at])
+	if at < len(text) {
+		s += "<<here>>" + show(text[at:to])
+	}
+	if from > 0 {
+		s = "…" + s
+	}
+	if to < len(text) {
+		s += "…"
+	}
+	return s
 }
 
 // unknownKeys reports every context key that is neither a setting nor one the CDK toolkit puts in
 // context itself, with the nearest setting when the key looks like a typo of one: an unknown key
 // would otherwise be ignored in silence, and the user would believe it took effect.
 func unknownKeys(ctx map[string]any) error {
-	known := map[string]bool{}
-	for _, k := range Keys {
-		known[k] = true
-	}
 	var errs []error
 	for k := range ctx {
-		if known[k] || toolkitKey(k) {
+		if slices.Contains(Keys, k) || toolkitKey(k) {
 			continue
 		}
 		name := k
 		if !plainKeyRE.MatchString(k) {
-			name = rules.Show(k)
+			name = hint.Show(k)
 		}
-		if near := rules.Nearest(k, Keys); near != "" {
+		if f := lookup(k); f != nil && f.scope == entryOnly {
+			errs = append(errs, fmt.Errorf("%s: a field of an environments entry, not a setting; give it in an entry, for example -c environments='[{\"name\":\"prod\",%q:...}]'", name, k))
+		} else if near := hint.Nearest(k, Keys); near != "" {
 			errs = append(errs, fmt.Errorf("%s: unknown setting; did you mean %s?", name, near))
 		} else {
 			errs = append(errs, fmt.Errorf("%s: unknown setting; the settings are listed in docs/settings.md", name))
 		}
 	}
-	sortErrors(errs)
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)
 }
 

@@ -1,11 +1,18 @@
 // Package settings is the public settings contract of the pipeline app: the typed form of the CDK
 // context keys in cdk.json, how raw context values are parsed, and how they are validated.
 //
+// Every key is one row of a table (fields.go): the Go field it fills, its default, the checks of
+// its value, and the environments that use it. Parsing at the top level and in each environments
+// entry, the defaults, the checks and the unused-key errors all loop over that table.
+//
 // It is pure Go and never starts jsii, so that another program (or a table-driven test) can build
 // and check settings without the CDK.
 package settings
 
-import "github.com/pipekit/cdk-pipeline/internal/rules"
+import (
+	"github.com/pipekit/cdk-pipeline/internal/names"
+	"github.com/pipekit/cdk-pipeline/notify"
+)
 
 // Target is where the Deploy stage releases the application.
 type Target string
@@ -20,44 +27,11 @@ const (
 	Beanstalk Target = "beanstalk"
 )
 
-// Protocol is an SNS subscription protocol; the constants below are its values. It is the same
-// type as notification.Protocol.
-type Protocol = rules.Protocol
-
-// The SNS protocols a subscriber may use.
-const (
-	Email       = rules.Email
-	EmailJSON   = rules.EmailJSON
-	HTTP        = rules.HTTP
-	HTTPS       = rules.HTTPS
-	SQS         = rules.SQS
-	Lambda      = rules.Lambda
-	Firehose    = rules.Firehose
-	Application = rules.Application
-	SMS         = rules.SMS
-)
-
-// PipelineState is a state of a pipeline execution, as notifyOn names it. It is the same type as
-// notification.PipelineState.
-type PipelineState = rules.PipelineState
-
-// The pipeline execution states.
-const (
-	PipelineCanceled   = rules.PipelineCanceled
-	PipelineFailed     = rules.PipelineFailed
-	PipelineResumed    = rules.PipelineResumed
-	PipelineStarted    = rules.PipelineStarted
-	PipelineStopped    = rules.PipelineStopped
-	PipelineStopping   = rules.PipelineStopping
-	PipelineSucceeded  = rules.PipelineSucceeded
-	PipelineSuperseded = rules.PipelineSuperseded
-)
-
 // Subscriber is one SNS subscription to pipeline and deployment events.
 type Subscriber struct {
 	// Protocol is an SNS protocol: email, email-json, http, https, sqs, lambda, firehose,
 	// application or sms.
-	Protocol Protocol `json:"protocol"`
+	Protocol notify.Protocol `json:"protocol"`
 	// Endpoint is the address in the protocol's form: an email address, a URL, an ARN or an
 	// E.164 phone number.
 	Endpoint string `json:"endpoint"`
@@ -80,86 +54,95 @@ type Settings struct {
 	ImportRepository bool
 	// Branch is the branch whose pushes run the pipeline.
 	Branch string
-	// Approval puts a manual approval between build and deploy (continuous delivery).
-	Approval bool
 	// ApproverEmails are told when an approval waits.
 	ApproverEmails []string
 	// Notifications are the subscribers to pipeline and deployment events.
 	Notifications []Subscriber
 	// NotifyOn are the pipeline execution states that notify.
-	NotifyOn []PipelineState
-	// DeployTarget is where the application is released.
-	DeployTarget Target
-	// FleetSize is the number of instances in a new fleet.
-	FleetSize int
-	// InstanceType is the EC2 instance type of a new fleet.
-	InstanceType string
-	// InstanceTag selects existing instances; it is required for the instances target.
-	InstanceTag Tag
-	// BeanstalkApplication is the existing Elastic Beanstalk application.
-	BeanstalkApplication string
-	// BeanstalkEnvironment is the existing Elastic Beanstalk environment.
-	BeanstalkEnvironment string
-	// DeploymentConfig is the CodeDeploy deployment configuration.
-	DeploymentConfig string
+	NotifyOn []notify.PipelineState
+	// Stage holds the keys each environment has: those of the one environment of a pipeline
+	// without an environments list, or the defaults of the list's entries.
+	Stage
 	// OperatorUsers are existing IAM users added to the operators group.
 	OperatorUsers []string
 	// TerminationProtection turns on the stack's termination protection.
 	TerminationProtection bool
 	// PullRequestChecks builds and reports on pull requests to the application repository.
 	PullRequestChecks bool
-	// ExecutionMode is how the pipeline handles a new execution while one runs.
+	// ExecutionMode is how the pipeline handles a new execution while one runs. PARALLEL has no
+	// rollback: it needs StageRollback false and no bake.
 	ExecutionMode string
 	// CompliancePacks are the cdk-nag packs checked in addition to AwsSolutions.
 	CompliancePacks []string
-	// DeployWindow is when the deploy stages may be entered, in the form of CodePipeline's
-	// DeploymentWindow rule (or EventBridge's cron(...) form); empty means always.
-	DeployWindow string
-	// DeployWindowTimeZone is the deployment window's IANA time zone.
-	DeployWindowTimeZone string
-	// BakeMinutes is how long a deploy stage watches its target's alarms once it succeeded; an
-	// alarm rolls the stage back to the last successful release. Targets without alarms don't bake.
-	BakeMinutes int
 	// StageRollback rolls a failed deploy stage back to the last successful release.
 	StageRollback bool
+	// MetricsArchiveDays is how long an EventBridge archive keeps the events of the delivery
+	// metrics, for a replay after a change of definitions; 0 keeps no archive.
+	MetricsArchiveDays int
 	// Environments are the deploy stages in order, each with its own target, approval and safety
 	// settings, possibly in another account or region; empty means one environment from the
 	// top-level keys. Parse fills the keys an entry leaves out from the top-level keys.
 	Environments []Environment
 }
 
+// Stage is what each environment's deploy stage does: its target, its approval, and its safety
+// settings. The settings' top-level keys of these names are the Stage of the one environment of
+// a pipeline without an environments list, and the default of each entry of the list.
+type Stage struct {
+	// DeployTarget is where the application is released.
+	DeployTarget Target
+	// FleetSize is the number of instances in a new fleet; 1 makes a one-box environment.
+	FleetSize int
+	// InstanceType is the EC2 instance type of a new fleet.
+	InstanceType string
+	// InstanceTag selects existing instances; it is required for the instances target.
+	InstanceTag Tag
+	// BeanstalkApplication and BeanstalkEnvironment name an existing Elastic Beanstalk
+	// environment; they are required for the beanstalk target.
+	BeanstalkApplication, BeanstalkEnvironment string
+	// DeploymentConfig is the CodeDeploy deployment configuration.
+	DeploymentConfig string
+	// Approval waits for an approver right before the deploy stage.
+	Approval bool
+	// BakeMinutes is how long the deploy stage watches its target's alarms once it succeeded; an
+	// alarm rolls the stage back to the last successful release. 0 for targets without alarms,
+	// which don't bake.
+	BakeMinutes int
+	// DeployWindow is when the deploy stage may be entered, in the form of CodePipeline's
+	// DeploymentWindow rule (or EventBridge's cron(...) form); empty means always.
+	// DeployWindowTimeZone is its IANA time zone.
+	DeployWindow, DeployWindowTimeZone string
+}
+
+// DefaultMetricsArchiveDays keeps the delivery metrics' events a little more than a year, to
+// compare a quarter with the same quarter a year before.
+const DefaultMetricsArchiveDays = 400
+
 // The allowed values of the enumerated settings, in the order they are documented.
 var (
 	Targets           = []Target{Fleet, Instances, Beanstalk}
 	DeploymentConfigs = []string{"OneAtATime", "HalfAtATime", "AllAtOnce"}
 	ExecutionModes    = []string{"SUPERSEDED", "QUEUED", "PARALLEL"}
-	Protocols         = rules.Protocols
-	PipelineStates    = rules.PipelineStates
 	// Packs are the optional cdk-nag rule packs.
 	Packs = []string{"NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
 )
 
 // Defaults returns the settings that cdk.json ships with.
 func Defaults() Settings {
-	return Settings{
-		RepositoryName:        "sample-app",
-		Branch:                "main",
-		Approval:              true,
-		ApproverEmails:        []string{},
-		Notifications:         []Subscriber{},
-		NotifyOn:              []PipelineState{PipelineFailed, PipelineStopped, PipelineSucceeded},
-		DeployTarget:          Fleet,
-		FleetSize:             2,
-		InstanceType:          "t3.micro",
-		DeploymentConfig:      "OneAtATime",
-		OperatorUsers:         []string{},
-		TerminationProtection: true,
-		PullRequestChecks:     true,
-		ExecutionMode:         "SUPERSEDED",
-		CompliancePacks:       []string{},
-		DeployWindowTimeZone:  "UTC",
-		BakeMinutes:           DefaultBakeMinutes,
-		StageRollback:         true,
-		Environments:          []Environment{},
+	var s Settings
+	for _, f := range fields {
+		if f.scope != entryOnly {
+			f.reset(place{s: &s})
+		}
 	}
+	return s
+}
+
+// check checks the tag that selects instances.
+func (t Tag) check() error { return names.Tag(t.Key, t.Value) }
+
+// check checks the subscriber's endpoint against its protocol.
+func (sub Subscriber) check() error {
+	_, err := names.Endpoint(sub.Protocol, sub.Endpoint)
+	return err
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // cdkJSONContext is the context that cdk.json ships with, so the defaults here and there cannot drift.
@@ -25,7 +27,7 @@ func cdkJSONContext(t *testing.T) map[string]any {
 func TestCDKJSONMatchesDefaults(t *testing.T) {
 	ctx := cdkJSONContext(t)
 	for _, k := range Keys {
-		if k == "instanceTag" || strings.HasPrefix(k, "beanstalk") {
+		if f := lookup(k); f.use != nil && f.use.required {
 			continue // no default: they are required only for their target
 		}
 		assert.Contains(t, ctx, k, "cdk.json must give every setting a default")
@@ -57,26 +59,26 @@ func TestParseAcceptsCommandLineStrings(t *testing.T) {
 		"deployWindowTimeZone":  "Europe/Paris",
 		"bakeMinutes":           "30",
 		"stageRollback":         "false",
+		"metricsArchiveDays":    "30",
 		"environments":          `[{"name":"beta","fleetSize":1,"approval":false},{"name":"prod","account":"210987654321","region":"eu-west-1"}]`,
 	})
 	require.NoError(t, err)
-	inherited := Environment{DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large", DeploymentConfig: "AllAtOnce", Approval: true,
+	stage := Stage{DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large", DeploymentConfig: "AllAtOnce", Approval: true,
 		BakeMinutes: 30, DeployWindow: "cron(* 9-16 ? * MON-FRI *)", DeployWindowTimeZone: "Europe/Paris"}
-	beta, prod := inherited, inherited
-	beta.Name, beta.FleetSize, beta.Approval = "beta", 1, false
-	prod.Name, prod.Account, prod.Region, prod.BakeMinutes = "prod", "210987654321", "eu-west-1", 0
+	beta, prod := Environment{Name: "beta", Stage: stage}, Environment{Name: "prod", Account: "210987654321", Region: "eu-west-1", Stage: stage}
+	beta.FleetSize, beta.Approval = 1, false
+	prod.BakeMinutes = 0
 	assert.Equal(t, Settings{
-		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11", Approval: true,
+		RepositoryName: "my-app.v2", ImportRepository: true, Branch: "release/2026-11",
 		ApproverEmails: []string{"lead@example.com"},
 		Notifications: []Subscriber{
 			{Protocol: "sms", Endpoint: "+14155550100"},
 			{Protocol: "https", Endpoint: "https://hooks.example.com/x"},
 		},
-		NotifyOn: []PipelineState{PipelineFailed}, DeployTarget: Fleet, FleetSize: 3, InstanceType: "m7i.large",
-		DeploymentConfig: "AllAtOnce",
-		OperatorUsers:    []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
-		CompliancePacks: []string{"HIPAA.Security"},
-		DeployWindow:    "cron(* 9-16 ? * MON-FRI *)", DeployWindowTimeZone: "Europe/Paris", BakeMinutes: 30,
+		NotifyOn:      []notify.PipelineState{notify.PipelineFailed},
+		Stage:         stage,
+		OperatorUsers: []string{"alice", "bob@corp"}, ExecutionMode: "QUEUED",
+		CompliancePacks: []string{"HIPAA.Security"}, MetricsArchiveDays: 30,
 		Environments: []Environment{beta, prod},
 	}, s)
 	assert.Equal(t, []Environment{beta, prod}, s.Deployments())
@@ -130,7 +132,7 @@ func TestEveryProtocolAcceptsItsEndpoint(t *testing.T) {
 		s.Notifications = []Subscriber{sub}
 		assert.NoError(t, s.Validate(), sub.Protocol)
 	}
-	assert.Len(t, Protocols, 9)
+	assert.Len(t, notify.Protocols, 9)
 }
 
 // TestBadInput is the contract for every wrong value: each case must fail with exactly the listed
@@ -189,8 +191,14 @@ func TestBadInput(t *testing.T) {
 		{"fleetSize a fraction", map[string]any{"fleetSize": 2.5}, []string{"fleetSize: 2.5 is not a whole number"}},
 		{"instanceType malformed", map[string]any{"instanceType": "big"}, []string{`instanceType: "big" is not an EC2 instance type`}},
 		{"instanceType Graviton", map[string]any{"instanceType": "t4g.micro"}, []string{`instanceType: "t4g.micro" is an Arm (Graviton) type`}},
-		{"instances without tag", map[string]any{"deployTarget": "instances"}, []string{"instanceTag: required when deployTarget is \"instances\""}},
-		{"malformed tag", map[string]any{"deployTarget": "instances", "instanceTag": "Environment"}, []string{`instanceTag: "Environment" is not of the form Key=Value`, "instanceTag: required"}},
+		{"instances without tag", map[string]any{"deployTarget": "instances"}, []string{`instanceTag: required when deployTarget is "instances", for example -c instanceTag=Environment=prod`}},
+		// Only the form error: a tag was given (issue 19).
+		{"malformed tag", map[string]any{"deployTarget": "instances", "instanceTag": "Environment"}, []string{`instanceTag: "Environment" is not of the form Key=Value, for example -c instanceTag=Environment=prod`}},
+		{"malformed tag an entry inherits", map[string]any{"instanceTag": "Env", "environments": `[{"name":"prod","deployTarget":"instances"}]`},
+			[]string{`instanceTag: "Env" is not of the form Key=Value`}},
+		// An entry's messages show the entry's JSON form, not -c.
+		{"malformed tag in an entry", map[string]any{"environments": `[{"name":"prod","deployTarget":"instances","instanceTag":"Env"}]`},
+			[]string{`environments[0].instanceTag: "Env" is not of the form Key=Value, for example "instanceTag": "Environment=prod"`}},
 		{"tag with an aws: key", map[string]any{"deployTarget": "instances", "instanceTag": "aws:foo=bar"}, []string{"instanceTag: \"aws:foo=bar\" is not a valid EC2 tag"}},
 		{"beanstalk without names", map[string]any{"deployTarget": "beanstalk"}, []string{"beanstalkApplication: required", "beanstalkEnvironment: required"}},
 		{"beanstalk environment malformed", map[string]any{"deployTarget": "beanstalk", "beanstalkApplication": "app", "beanstalkEnvironment": "-x"}, []string{`beanstalkEnvironment: "-x" is not an Elastic Beanstalk environment name`}},
@@ -229,6 +237,8 @@ func TestBadInput(t *testing.T) {
 		{"window with both day fields", map[string]any{"deployWindow": "* * 9-16 * * MON-FRI"}, []string{`deployWindow: "* * 9-16 * * MON-FRI" is not a deployment window: exactly one of day-of-month and day-of-week must be ?`}},
 		{"unknown time zone", map[string]any{"deployWindowTimeZone": "CET+1"}, []string{`deployWindowTimeZone: "CET+1" is not an IANA time zone name`}},
 		{"bake over a day", map[string]any{"bakeMinutes": "2000"}, []string{"bakeMinutes: 2000 is out of range; use 0 to 1440 (a day)"}},
+		{"archive over ten years", map[string]any{"metricsArchiveDays": "4000"}, []string{"metricsArchiveDays: 4000 is out of range; use 0 to 3650 (ten years)"}},
+		{"negative archive", map[string]any{"metricsArchiveDays": -1.0}, []string{"metricsArchiveDays: -1 is out of range; use 0 to 3650 (ten years)"}},
 		{"bake without alarms", map[string]any{"deployTarget": "instances", "instanceTag": "Env=prod", "bakeMinutes": "30"},
 			[]string{`bakeMinutes: the deploy stage deploys to "instances", which has no alarms to watch`}},
 		{"environments not a list", map[string]any{"environments": `{"name":"prod"}`}, []string{"environments: "}},
@@ -238,7 +248,7 @@ func TestBadInput(t *testing.T) {
 		{"environment field typo", map[string]any{"environments": `[{"name":"prod","fleetsize":1}]`}, []string{`environments[0]: unknown field "fleetsize"; did you mean fleetSize?`}},
 		{"environment field wrong type", map[string]any{"environments": `[{"name":"prod","approval":"maybe"}]`}, []string{`environments[0].approval: "maybe" is not a boolean`}},
 		{"environment missing its companion", map[string]any{"environments": `[{"name":"prod","deployTarget":"instances"}]`},
-			[]string{`environments[0].instanceTag: required when deployTarget is "instances"`}},
+			[]string{`environments[0].instanceTag: required when deployTarget is "instances", for example "instanceTag": "Environment=prod"`}},
 		{"environment bake without alarms", map[string]any{"environments": `[{"name":"prod","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env","bakeMinutes":5}]`},
 			[]string{`environments[0].bakeMinutes: environment prod deploys to "beanstalk", which has no alarms to watch`}},
 		{"environment account and region", map[string]any{"environments": `[{"name":"prod","account":"1234","region":"mars-1"}]`},
@@ -253,6 +263,30 @@ func TestBadInput(t *testing.T) {
 			[]string{"environments[0].bakeMinutes: environment prod is in account 210987654321: CodePipeline reads a bake's alarms with the pipeline's role"}},
 		{"beanstalk in another region", map[string]any{"environments": `[{"name":"prod","region":"us-east-1","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env"}]`},
 			[]string{"environments[0].deployTarget: environment prod: a beanstalk target must be in the pipeline's account and region"}},
+		{"instance type in capitals", map[string]any{"instanceType": "T3.MICRO"}, []string{`instanceType: "T3.MICRO" is not an EC2 instance type: they are written in lowercase; did you mean t3.micro?`}},
+		{"target in capitals", map[string]any{"deployTarget": "Fleet"}, []string{`deployTarget: "Fleet" is not a target; use fleet, instances, beanstalk; did you mean fleet?`}},
+		{"cron(...) with the seconds first", map[string]any{"deployWindow": "cron(* * 9-16 ? * MON-FRI)"},
+			[]string{`deployWindow: "cron(* * 9-16 ? * MON-FRI)" is not a deployment window: month field "?": ? is allowed in the day fields only; inside cron(...) the fields are EventBridge's, minutes first: minutes hours day-of-month month day-of-week year, and these fields are a window in the DeploymentWindow form, seconds first ("* * 9-16 ? * MON-FRI"): write it without cron(...)`}},
+		// Inside JSON, values have their JSON type; only top-level text is parsed.
+		{"number as a string in an entry", map[string]any{"environments": `[{"name":"prod","fleetSize":"1"}]`},
+			[]string{`environments[0].fleetSize: "1" is a string, not a JSON number: write 1 without quotes`}},
+		{"boolean as a string in an entry", map[string]any{"environments": `[{"name":"prod","approval":"False"}]`},
+			[]string{`environments[0].approval: "False" is a string, not a JSON boolean: write false without quotes`}},
+		{"approvers differing in case", map[string]any{"approverEmails": `["Lead@Example.com","lead@example.com"]`},
+			[]string{`approverEmails[1]: repeats approverEmails[0] ("Lead@Example.com" and "lead@example.com": email addresses are compared ignoring case`}},
+		{"email subscribers differing in case", map[string]any{"notifications": `[{"protocol":"email","endpoint":"ops@example.com"},{"protocol":"email","endpoint":"OPS@example.com"}]`},
+			[]string{`notifications[1]: repeats notifications[0] ({"protocol":"email","endpoint":"ops@example.com"} and {"protocol":"email","endpoint":"OPS@example.com"}: email addresses are compared ignoring case`}},
+		{"approval as 0", map[string]any{"approval": "0"}, []string{`approval: "0" is not a boolean: use true or false (any letter case); did you mean false?`}},
+		{"approval as yes", map[string]any{"approval": "yes"}, []string{`approval: "yes" is not a boolean: use true or false (any letter case); did you mean true?`}},
+		{"approval as 1 in cdk.json", map[string]any{"approval": 1.0}, []string{`approval: 1 is not a boolean: use true or false; did you mean true?`}},
+		{"pipeline-wide key in an entry", map[string]any{"environments": `[{"name":"prod","stageRollback":false}]`},
+			[]string{`environments[0]: "stageRollback" is a setting of the whole pipeline, not of an environment; give it at the top level`}},
+		{"entry key at the top level", map[string]any{"account": "210987654321"},
+			[]string{`account: a field of an environments entry, not a setting; give it in an entry`}},
+		{"inherited bad value reported once", map[string]any{"fleetSize": "0", "environments": `[{"name":"beta"},{"name":"prod"}]`},
+			[]string{"fleetSize: 0 is out of range; use 1 to 10"}},
+		{"deployment config no environment uses", map[string]any{"deploymentConfig": "AllAtOnce", "environments": `[{"name":"prod","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env"}]`},
+			[]string{"deploymentConfig: no environment uses it"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}
@@ -283,7 +317,7 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
 		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
 		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
-		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes",
+		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes", "metricsArchiveDays": "a year",
 		"environments": `{"name":"prod"}`,
 	}
 	for _, key := range Keys {

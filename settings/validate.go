@@ -3,69 +3,99 @@ package settings
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 )
 
 // Validate reports every problem with s at once, one error per problem, each naming its key. The
-// checks are package rules', which the construct packages apply to their props too.
+// checks of single values are those of packages names, deploywindow and instancetype, which the
+// construct packages apply to their props too.
 func (s Settings) Validate() error {
+	return errors.Join(s.problems(nil)...)
+}
+
+// problems returns every problem with s. failed holds the names of the values that did not parse,
+// which keep their defaults and are not reported again.
+func (s Settings) problems(failed map[string]bool) []error {
 	var errs []error
-	check := func(key string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+	top := place{s: &s}
+	for _, f := range fields {
+		if f.scope != entryOnly && !failed[f.key] {
+			errs = append(errs, f.check(f.key, top)...)
 		}
 	}
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	check("repositoryName", rules.RepositoryName(s.RepositoryName))
-	check("branch", rules.Branch(s.Branch))
-	for i, e := range s.ApproverEmails {
-		check(fmt.Sprintf("approverEmails[%d]", i), rules.EmailAddress(e))
+	for i := range s.Environments {
+		pl := place{s: &s, e: &s.Environments[i]}
+		for _, f := range fields {
+			name := entryName(i, f.key)
+			// A value an entry shares with the top level is reported there, once.
+			if f.scope == pipelineWide || failed[name] || f.scope == perEnvironment && f.equal(pl, top) {
+				continue
+			}
+			errs = append(errs, f.check(name, pl)...)
+		}
 	}
+	// The top-level keys describe the one environment of a pipeline without an environments
+	// list, and are only the defaults of the list's entries otherwise, which are checked whole.
+	if len(s.Environments) == 0 {
+		errs = append(errs, checkDeployment(s.Deployments()[0], func(field string) string { return field }, false, failed)...)
+	}
+	errs = append(errs, s.checkEnvironments(failed)...)
+	errs = append(errs, s.partitions()...)
+	errs = append(errs, s.parallel()...)
+	errs = append(errs, s.unused()...)
+	return errs
+}
+
+// partitions reports subscribers' ARNs of more than one partition: a stack lives in one.
+func (s Settings) partitions() []error {
 	partitions := map[string]bool{}
-	for i, sub := range s.Notifications {
-		arn, err := rules.Endpoint(sub.Protocol, sub.Endpoint)
-		check(fmt.Sprintf("notifications[%d]", i), err)
-		if arn != nil {
+	for _, sub := range s.Notifications {
+		if arn, err := names.Endpoint(sub.Protocol, sub.Endpoint); err == nil && arn != nil {
 			partitions[arn.Partition] = true
 		}
 	}
 	if len(partitions) > 1 {
-		add("notifications: the ARNs name %d partitions (%s); they must all be the stack's partition", len(partitions), strings.Join(sortedKeys(partitions), ", "))
+		return []error{fmt.Errorf("notifications: the ARNs name %d partitions (%s); they must all be the stack's partition", len(partitions), strings.Join(slices.Sorted(maps.Keys(partitions)), ", "))}
 	}
-	if len(s.NotifyOn) == 0 {
-		add("notifyOn: the list is empty; name at least one of %s", joined(PipelineStates))
+	return nil
+}
+
+// parallel reports the rollbacks a PARALLEL pipeline cannot have. CodePipeline's user guide, "Set
+// or change the pipeline execution mode"
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/execution-modes.html): "For
+// pipelines in PARALLEL mode, stage rollback is not available. Similarly, failure conditions with
+// a rollback result type cannot be added to a PARALLEL mode pipeline." stageRollback is an
+// OnFailure condition with the result ROLLBACK, and a bake an OnSuccess condition with the result
+// ROLLBACK (pipeline.AddGuardedStage). The settings refuse them rather than switch them off, so
+// that no one believes a production stage rolls back when it cannot.
+func (s Settings) parallel() []error {
+	if s.ExecutionMode != "PARALLEL" {
+		return nil
 	}
-	for i, state := range s.NotifyOn {
-		check(fmt.Sprintf("notifyOn[%d]", i), rules.OneOf(state, PipelineStates, "a pipeline state"))
+	const why = "CodePipeline has no rollback in PARALLEL mode, so executionMode PARALLEL requires stageRollback=false and bakeMinutes=0"
+	const instead = "or use executionMode SUPERSEDED or QUEUED"
+	var errs []error
+	if s.StageRollback {
+		errs = append(errs, fmt.Errorf("stageRollback: true rolls a failed deploy stage back, but %s; set stageRollback=false, %s", why, instead))
 	}
-	// The top-level target keys describe the one environment of a pipeline without an
-	// environments list, and are the defaults of the list's entries otherwise, which are checked
-	// whole on their own.
-	top := s.Deployments()[0]
-	if len(s.Environments) > 0 {
-		top = s.DefaultEnvironment("")
+	var inheriting []string
+	for i, e := range s.Deployments() {
+		switch {
+		case e.BakeMinutes == 0:
+		case len(s.Environments) == 0 || e.BakeMinutes == s.BakeMinutes:
+			inheriting = append(inheriting, e.Label())
+		default:
+			errs = append(errs, fmt.Errorf("%s: %d bakes %s, and a bake rolls the stage back on an alarm, but %s; set \"bakeMinutes\": 0 in the entry, %s", entryName(i, "bakeMinutes"), e.BakeMinutes, e.Label(), why, instead))
+		}
 	}
-	errs = append(errs, validateEnvironment(top, len(s.Environments) == 0, func(field string) string { return field })...)
-	errs = append(errs, s.validateEnvironments()...)
-	for i, u := range s.OperatorUsers {
-		check(fmt.Sprintf("operatorUsers[%d]", i), rules.IAMUserName(u))
+	if len(inheriting) > 0 {
+		errs = append(errs, fmt.Errorf("bakeMinutes: %d bakes %s, and a bake rolls the stage back on an alarm, but %s; set bakeMinutes=0, %s", s.BakeMinutes, strings.Join(inheriting, ", "), why, instead))
 	}
-	check("executionMode", rules.OneOf(s.ExecutionMode, ExecutionModes, "an execution mode"))
-	for i, pack := range s.CompliancePacks {
-		check(fmt.Sprintf("compliancePacks[%d]", i), rules.OneOf(pack, Packs, "a rule pack"))
-	}
-	errs = append(errs, s.unused()...)
-	errs = append(errs, repeats("approverEmails", s.ApproverEmails)...)
-	errs = append(errs, repeats("notifications", s.Notifications)...)
-	errs = append(errs, repeats("notifyOn", s.NotifyOn)...)
-	errs = append(errs, repeats("operatorUsers", s.OperatorUsers)...)
-	errs = append(errs, repeats("compliancePacks", s.CompliancePacks)...)
-	return errors.Join(errs...)
+	return errs
 }
 
 // CheckAccount reports what the settings ask that a stack in account cannot do: subscribe a
@@ -75,93 +105,35 @@ func (s Settings) Validate() error {
 func (s Settings) CheckAccount(account string) error {
 	var errs []error
 	for i, sub := range s.Notifications {
-		if err := rules.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
+		if err := names.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
 			errs = append(errs, fmt.Errorf("notifications[%d]: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// unused reports settings that are given, or changed from their default, although the chosen
-// target or mode does not use them: the user believes they took effect, and they did not.
+// unused reports settings that are changed from their default although the chosen target or mode
+// does not use them: the user believes they took effect, and they did not. With an environments
+// list the entries decide, and Parse reports their unused keys (unusedInEnvironments).
 func (s Settings) unused() []error {
 	var errs []error
-	d := Defaults()
-	target := fmt.Sprintf("%q", s.DeployTarget)
-	unused := func(key string, given bool, when string) {
-		if given {
-			errs = append(errs, fmt.Errorf("%s: applies only when %s; remove it, or change the setting it depends on", key, when))
-		}
+	top := place{s: &s}
+	unused := func(key, when string) {
+		errs = append(errs, fmt.Errorf("%s: applies only when %s; remove it, or change the setting it depends on", key, when))
 	}
-	if len(s.Environments) > 0 {
-		// The environments decide; see unusedInEnvironments.
-		if !s.anyApproval() {
-			unused("approverEmails", len(s.ApproverEmails) > 0, "an environment has approval true")
-		}
-		return errs
-	}
-	if s.DeployTarget != Instances {
-		unused("instanceTag", s.InstanceTag != (Tag{}), `deployTarget is "instances", not `+target)
-	}
-	if s.DeployTarget != Beanstalk {
-		unused("beanstalkApplication", s.BeanstalkApplication != "", `deployTarget is "beanstalk", not `+target)
-		unused("beanstalkEnvironment", s.BeanstalkEnvironment != "", `deployTarget is "beanstalk", not `+target)
-	}
-	if s.DeployTarget != Fleet {
-		unused("fleetSize", s.FleetSize != d.FleetSize, `deployTarget is "fleet", not `+target)
-		unused("instanceType", s.InstanceType != d.InstanceType, `deployTarget is "fleet", not `+target)
-	}
-	if s.DeployTarget == Beanstalk {
-		unused("deploymentConfig", s.DeploymentConfig != d.DeploymentConfig,
-			`CodeDeploy releases (deployTarget "fleet" or "instances"); Elastic Beanstalk follows its environment's deployment policy`)
-	}
-	if !s.Approval {
-		unused("approverEmails", len(s.ApproverEmails) > 0, "approval is true")
-	}
-	return errs
-}
-
-func (s Settings) anyApproval() bool {
-	for _, e := range s.Deployments() {
-		if e.Approval {
-			return true
-		}
-	}
-	return false
-}
-
-// repeats reports every entry of a list setting that repeats an earlier one. A repeat would
-// subscribe, add or check the same thing twice, which the stack cannot express.
-func repeats[T comparable](key string, items []T) []error {
-	var errs []error
-	first := map[T]int{}
-	for i, item := range items {
-		if j, seen := first[item]; seen {
-			errs = append(errs, fmt.Errorf("%s[%d]: repeats %s[%d]; list each entry once", key, i, key, j))
+	e := s.Deployments()[0]
+	for _, f := range fields {
+		if f.scope == entryOnly || f.isDefault(top) {
 			continue
 		}
-		first[item] = i
+		if f.usedIf != nil {
+			if used, when := f.usedIf(s); !used {
+				unused(f.key, when)
+			}
+		}
+		if len(s.Environments) == 0 && f.use != nil && !f.use.onlyWhereUsed && !f.use.by(e) {
+			unused(f.key, f.use.when(e))
+		}
 	}
 	return errs
-}
-
-func joined[T ~string](items []T) string {
-	names := make([]string, len(items))
-	for i, item := range items {
-		names[i] = string(item)
-	}
-	return strings.Join(names, ", ")
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func sortErrors(errs []error) {
-	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -15,9 +16,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
-	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/notify"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
 
@@ -48,57 +49,78 @@ func (d deployment) outputID(base string) string {
 // newDeployment creates the environment's target: in the pipeline stack, or, for another account
 // or region, in a stack of its own named <pipeline stack>-<environment>. Such a stack is deployed
 // before the pipeline stack, which refers to it by names it gives its resources at synthesis.
-func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, p *pipeline.Pipeline, s settings.Settings) deployment {
+func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, pipe *pipeline.Pipeline, s settings.Settings, stores map[string]*pipeline.Replication) deployment {
 	d := deployment{env: e, stack: stack}
-	account, region := *stack.Account(), *stack.Region()
-	if (e.Account != "" && e.Account != account) || (e.Region != "" && e.Region != region) {
-		env := &awscdk.Environment{Account: stack.Account(), Region: stack.Region()}
-		if e.Account != "" {
-			env.Account = jsii.String(e.Account)
-		}
-		if e.Region != "" {
-			env.Region = jsii.String(e.Region)
-		}
+	if (e.Account != "" && e.Account != *stack.Account()) || (e.Region != "" && e.Region != *stack.Region()) {
 		d.remote = true
-		d.stack = awscdk.NewStack(scope, jsii.String(*stack.StackName()+"-"+e.Name), &awscdk.StackProps{
-			Env:                   env,
-			Description:           jsii.String("CI/CD pipeline " + *stack.StackName() + ": the " + e.Name + " environment's deploy target."),
-			TerminationProtection: jsii.Bool(s.TerminationProtection),
-		})
-		stack.AddStackDependency(d.stack, jsii.String("the pipeline releases to "+e.Name))
-		secure.ConfineEventBridgeRoles(d.stack)
-		// The pipeline's artifacts are in another stack, of another account or region: the
-		// library's grants name its bucket by its generated name, and, as KMS keys have no names,
-		// any key, which the key's own policy narrows to the artifact key.
-		secure.SuppressPolicies(d.stack, "AwsSolutions-IAM5",
-			"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
-			"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
-			`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
+		d.stack = newEnvironmentStack(scope, stack, e, s)
 	}
+	d.target = d.newTarget(pipe)
+	if d.remote {
+		d.readArtifacts(stack, pipe, stores)
+	}
+	return d
+}
+
+// newEnvironmentStack is the stack of an environment in another account or region, which the
+// pipeline stack depends on.
+func newEnvironmentStack(scope constructs.Construct, stack awscdk.Stack, e settings.Environment, s settings.Settings) awscdk.Stack {
+	env := &awscdk.Environment{Account: stack.Account(), Region: stack.Region()}
+	if e.Account != "" {
+		env.Account = jsii.String(e.Account)
+	}
+	if e.Region != "" {
+		env.Region = jsii.String(e.Region)
+	}
+	envStack := newSupportStack(scope, stack, e.Name, env, "the "+e.Name+" environment's deploy target.", s)
+	stack.AddStackDependency(envStack, jsii.String("the pipeline releases to "+e.Name))
+	secure.ConfineEventBridgeRoles(envStack)
+	// The pipeline's artifacts are in another stack, of another account or region: the
+	// library's grants name its bucket by its generated name, and, as KMS keys have no names,
+	// any key, which the key's own policy narrows to the artifact key.
+	secure.SuppressPolicies(envStack, "AwsSolutions-IAM5",
+		"The pipeline's artifact bucket and key are in another account or region: the library's grants to this stack's roles (the CodeDeploy action role CodePipeline assumes here, the instances) read objects the pipeline names at run time under that bucket's generated name, with the S3 read action families, and decrypt with any key, because KMS keys have no names; the key's own policy admits the artifact key only.",
+		"Resource::*", "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", secure.AliasedKeys,
+		secure.NamedBucketObjects, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::<.+>\/\*$/g`)
+	return envStack
+}
+
+// newSupportStack is a stack of the pipeline's, <pipeline stack>-<suffix>, in env, described as
+// what it holds, protected from deletion as the pipeline stack is, and checked by cdk-nag as it is.
+func newSupportStack(scope constructs.Construct, stack awscdk.Stack, suffix string, env *awscdk.Environment, holds string, s settings.Settings) awscdk.Stack {
+	support := awscdk.NewStack(scope, jsii.String(*stack.StackName()+"-"+suffix), &awscdk.StackProps{
+		Env:                   env,
+		Description:           jsii.String("CI/CD pipeline " + *stack.StackName() + ": " + holds),
+		TerminationProtection: jsii.Bool(s.TerminationProtection),
+	})
+	check(support, s.CompliancePacks)
+	return support
+}
+
+// newTarget creates the environment's deploy target in its stack. A remote target's names are
+// fixed at synthesis, so that the pipeline can name them, and it reads the artifacts through
+// names (readArtifacts), not the pipeline stack's resources.
+func (d deployment) newTarget(pipe *pipeline.Pipeline) deploy.Target {
 	id := func(base string) *string { return jsii.String(base + d.suffix()) }
-	// A remote target's names are fixed at synthesis, so that the pipeline can name them.
 	var name *string
 	var app awscodedeploy.IServerApplication
+	bucket, key := pipe.ArtifactBucket, pipe.ArtifactKey
 	if d.remote {
 		name = d.stack.StackName()
 		app = awscodedeploy.NewServerApplication(d.stack, jsii.String("Application"), &awscodedeploy.ServerApplicationProps{ApplicationName: name})
-	}
-	// A remote target reads the artifacts through names (below), not the pipeline stack's
-	// resources.
-	bucket, key := p.ArtifactBucket, p.ArtifactKey
-	if d.remote {
 		bucket, key = nil, nil
 	}
+	e := d.env
 	switch e.DeployTarget {
 	case settings.Instances:
-		d.target = deploy.NewInstances(d.stack, id("Instances"), &deploy.InstancesProps{
+		return deploy.NewInstances(d.stack, id("Instances"), &deploy.InstancesProps{
 			TagKey: jsii.String(e.InstanceTag.Key), TagValue: jsii.String(e.InstanceTag.Value), Name: name, Application: app,
 			DeploymentConfig: deploy.Config(e.DeploymentConfig), ArtifactBucket: bucket, ArtifactKey: key,
 		})
 	case settings.Beanstalk:
-		d.target = deploy.NewBeanstalk(d.stack, id("Beanstalk"), &deploy.BeanstalkProps{
+		return deploy.NewBeanstalk(d.stack, id("Beanstalk"), &deploy.BeanstalkProps{
 			Application: jsii.String(e.BeanstalkApplication), Environment: jsii.String(e.BeanstalkEnvironment),
-			PipelineRole: p.Pipeline.Role(),
+			PipelineRole: pipe.Pipeline.Role(),
 		})
 	default:
 		props := &deploy.FleetProps{
@@ -106,38 +128,61 @@ func newDeployment(scope constructs.Construct, stack awscdk.Stack, e settings.En
 			DeploymentConfig: deploy.Config(e.DeploymentConfig), ArtifactBucket: bucket, ArtifactKey: key, Name: name, Application: app,
 		}
 		if !d.remote {
-			props.LogBucket = p.AccessLogBucket
+			props.LogBucket = pipe.AccessLogBucket
 		}
-		d.target = deploy.NewFleet(d.stack, id("Fleet"), props)
-	}
-	// In the pipeline's region the target reads the pipeline's bucket; in another region,
-	// CodePipeline hands the action a copy in its replication bucket there, which exists once the
-	// stage is added: see readReplicated.
-	if d.remote && *d.stack.Region() == region {
-		d.read(p.ArtifactsFor(d.stack))
-	}
-	return d
-}
-
-// read lets a remote target's instances read and decrypt revisions in bucket.
-func (d deployment) read(bucket awss3.IBucket, key awskms.IKey) {
-	switch t := d.target.(type) {
-	case *deploy.Fleet:
-		t.ReadArtifacts(bucket, key)
-	case *deploy.Instances:
-		t.ReadArtifacts(bucket, key)
+		return deploy.NewFleet(d.stack, id("Fleet"), props)
 	}
 }
 
-// readReplicated lets a target in another region read the copy of the artifacts that CodePipeline
-// keeps in its replication bucket there. Call it after the target's stage was added.
-func (d deployment) readReplicated(p *pipeline.Pipeline) {
-	if !d.remote {
-		return
+// readArtifacts lets a remote target read the revisions: in the pipeline stack's region from the
+// pipeline's bucket, named; in another region from the copy CodePipeline hands the action in the
+// region's replication store.
+func (d deployment) readArtifacts(stack awscdk.Stack, pipe *pipeline.Pipeline, stores map[string]*pipeline.Replication) {
+	var bucket awss3.IBucket
+	var key awskms.IKey
+	if *d.stack.Region() == *stack.Region() {
+		bucket, key = pipe.ArtifactsFor(d.stack)
+	} else {
+		store := stores[*d.stack.Region()].Store()
+		bucket, key = store, store.EncryptionKey()
 	}
-	if bucket, key := p.ReplicatedArtifacts(d.stack, *d.stack.Region()); bucket != nil {
-		d.read(bucket, key)
+	if reader, ok := d.target.(deploy.ArtifactReader); ok {
+		reader.ReadArtifacts(bucket, key)
 	}
+}
+
+// newReplications makes CodePipeline's artifact store for every region, other than the pipeline
+// stack's, that an environment deploys to: each in a stack of the pipeline's account in that
+// region, <pipeline stack>-replication-<region>, which the pipeline stack depends on. Their bucket
+// and key policies admit the accounts of the region's environments by their roots, so these stacks
+// depend on no other.
+func newReplications(scope constructs.Construct, stack awscdk.Stack, envs []settings.Environment, s settings.Settings) map[string]*pipeline.Replication {
+	account, region := *stack.Account(), *stack.Region()
+	stores := map[string]*pipeline.Replication{}
+	readers := map[string][]*string{}
+	var regions []string
+	for _, e := range envs {
+		if e.Region == "" || e.Region == region {
+			continue
+		}
+		if _, seen := readers[e.Region]; !seen {
+			regions = append(regions, e.Region)
+			readers[e.Region] = nil
+		}
+		if e.Account != "" && e.Account != account && !slices.ContainsFunc(readers[e.Region], func(a *string) bool { return *a == e.Account }) {
+			readers[e.Region] = append(readers[e.Region], jsii.String(e.Account))
+		}
+	}
+	for _, r := range regions {
+		support := newSupportStack(scope, stack, "replication-"+r, &awscdk.Environment{Account: stack.Account(), Region: jsii.String(r)},
+			"CodePipeline's copy of the artifacts in "+r+".", s)
+		stores[r] = pipeline.NewReplication(support, jsii.String("Replication"), &pipeline.ReplicationProps{
+			BucketName: jsii.String(pipeline.ReplicationBucketName(*stack.StackName(), account, r)),
+			AliasName:  jsii.String("alias/" + *stack.StackName() + "-replication"),
+			Readers:    readers[r],
+		})
+	}
+	return stores
 }
 
 // forwardDeploymentEvents sends the CodeDeploy events of a remote target to the pipeline's event
@@ -159,7 +204,7 @@ func (d deployment) forwardDeploymentEvents(pipelineStack awscdk.Stack) {
 			DetailType: jsii.Strings("CodeDeploy Deployment State-change Notification"),
 			Detail: &map[string]any{
 				"application": []*string{group.Application().ApplicationName()}, "deploymentGroup": []*string{group.DeploymentGroupName()},
-				"state": notification.DeploymentStates,
+				"state": notify.DeploymentStates,
 			},
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
@@ -23,10 +24,10 @@ func parsed(t *testing.T, ctx map[string]any) settings.Settings {
 }
 
 // stagesOf returns the pipeline's stages by name.
-func stagesOf(s *cdktest.Synthesized) map[string]obj {
-	stages := map[string]obj{}
+func stagesOf(s *cdktest.Synthesized) map[string]object {
+	stages := map[string]object{}
 	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
-		stages[st.(obj)["Name"].(string)] = st.(obj)
+		stages[st.(object)["Name"].(string)] = st.(object)
 	}
 	return stages
 }
@@ -42,15 +43,15 @@ var environmentsConfig = map[string]any{
 }
 
 func TestEnvironments(t *testing.T) {
-	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), "Envs", &stacks.Props{Settings: parsed(t, environmentsConfig)}))
+	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Envs"), &stacks.Props{Settings: parsed(t, environmentsConfig)}))
 	assert.Empty(t, s.NagErrors)
 	assert.Equal(t, []string{"Source", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod"}, stageNames(s))
 	stages := stagesOf(s)
 	beta, prod := stages["Deploy-beta"], stages["Deploy-prod"]
-	assert.Equal(t, obj{"Result": "ROLLBACK"}, beta["OnFailure"], "a failed stage rolls back")
+	assert.Equal(t, object{"Result": "ROLLBACK"}, beta["OnFailure"], "a failed stage rolls back")
 	assert.NotContains(t, beta, "OnSuccess", "beta does not bake")
 	assert.NotContains(t, beta, "BeforeEntry", "beta's window is empty")
-	assert.Equal(t, obj{"Result": "ROLLBACK"}, prod["OnFailure"])
+	assert.Equal(t, object{"Result": "ROLLBACK"}, prod["OnFailure"])
 	assert.Equal(t, `{"Conditions":[{"Result":"FAIL","Rules":[{"Configuration":{"Cron":"* * 9-16 ? * MON-FRI *","TimeZone":"Europe/Paris"},"Name":"Deploy-prod-Window","RuleTypeId":{"Category":"Rule","Owner":"AWS","Provider":"DeploymentWindow","Version":"1"}}]}]}`,
 		toJSON(prod["BeforeEntry"]), "the window, in the rule's own form")
 	bake := toJSON(prod["OnSuccess"])
@@ -62,10 +63,10 @@ func TestEnvironments(t *testing.T) {
 	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 2)
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 2)
 	s.Count(t, "AWS::CloudWatch::Alarm", 4)
-	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "1", "MaxSize": "1"})
-	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "3", "MaxSize": "3"})
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.AllAtOnce"})
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", object{"MinSize": "1", "MaxSize": "1"})
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", object{"MinSize": "3", "MaxSize": "3"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{"DeploymentConfigName": "CodeDeployDefault.AllAtOnce"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
 	// The approval names what it guards and points at beta, which runs the release already.
 	approve := toJSON(stages["Approve-prod"])
 	assert.Contains(t, approve, "Approve to release this change to prod.")
@@ -73,10 +74,10 @@ func TestEnvironments(t *testing.T) {
 	assert.Contains(t, approve, "FleetbetaLoadBalancer")
 	assert.Contains(t, s.Text(), `"/Approve-prod/Approve"`, "operators may answer it")
 	// Every environment's deployments notify; each has its output.
-	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
+	s.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{"detail": objectLike(object{
 		"deploymentGroup": []any{ref("FleetbetaDeploymentGroup"), ref("FleetprodDeploymentGroup")},
 	})})})
-	s.Has(t, "AWS::Lambda::Function", obj{"Environment": obj{"Variables": obj_(obj{"STAGES": "Deploy-beta,Deploy-prod"})}})
+	s.Has(t, "AWS::Lambda::Function", object{"Environment": object{"Variables": objectLike(object{"STAGES": "Deploy-beta,Deploy-prod"})}})
 	assert.Contains(t, s.JSON["Outputs"], "AppUrlBeta")
 	assert.Contains(t, s.JSON["Outputs"], "AppUrlProd")
 	assert.NotContains(t, s.JSON["Outputs"], "AppUrl")
@@ -95,7 +96,7 @@ func TestDefaultHasNoEnvironmentIDs(t *testing.T) {
 	s := synth(t, "default")
 	assert.Equal(t, []string{"Source", "Build", "Approve", "Deploy"}, stageNames(s))
 	assert.Contains(t, s.JSON["Outputs"], "AppUrl")
-	assert.Equal(t, obj{"Result": "ROLLBACK"}, stagesOf(s)["Deploy"]["OnFailure"])
+	assert.Equal(t, object{"Result": "ROLLBACK"}, stagesOf(s)["Deploy"]["OnFailure"])
 	assert.Contains(t, toJSON(stagesOf(s)["Deploy"]["OnSuccess"]), `"WaitTime":"10"`, "the default bake")
 	assert.NotContains(t, stagesOf(synth(t, "instances"))["Deploy"], "OnSuccess", "instances have no alarms to bake with")
 	assert.NotContains(t, stagesOf(synth(t, "instances"))["Deploy"], "OnFailure", "stageRollback=false")
@@ -114,64 +115,50 @@ func TestAccountsAndRegions(t *testing.T) {
 	require.NoError(t, s.CheckEnvironments(cdktest.Account, "eu-west-1"))
 	assert.Error(t, s.CheckEnvironments("", ""), "cross-account environments need the pipeline's account")
 	assert.PanicsWithError(t, s.CheckEnvironments("", "").Error(), func() {
-		stacks.NewPipelineStack(cdktest.NewApp(), "Agnostic", &stacks.Props{Settings: s})
+		stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Agnostic"), &stacks.Props{Settings: s})
 	}, "a library user gets the settings' words, not a jsii trace")
 	app := cdktest.NewApp()
-	pipelineStack := stacks.NewPipelineStack(app, "Multi", &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
+	pipelineStack := stacks.NewPipelineStack(app, jsii.String("Multi"), &stacks.Props{Settings: s, StackProps: awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
 	}})
-	var prodStack, drStack, labStack awscdk.Stack
-	for _, c := range *app.Node().Children() {
-		if st, ok := c.(awscdk.Stack); ok {
-			switch *st.StackName() {
-			case "Multi-prod":
-				prodStack = st
-			case "Multi-dr":
-				drStack = st
-			case "Multi-lab":
-				labStack = st
-			}
-		}
-	}
+	byName := stacksByName(app)
+	prodStack, drStack, labStack, storeStack := byName["Multi-prod"], byName["Multi-dr"], byName["Multi-lab"], byName["Multi-replication-us-east-1"]
 	require.NotNil(t, prodStack)
 	require.NotNil(t, drStack)
 	require.NotNil(t, labStack)
+	require.NotNil(t, storeStack, "us-east-1's replication store has a stack of its own")
+	assert.Len(t, byName, 5, "no stack for eu-west-1: the pipeline's own region uses the artifact bucket")
 	assert.Equal(t, cdktest.OtherAccount, *prodStack.Account())
 	assert.Equal(t, "us-east-1", *drStack.Region())
 	assert.Equal(t, []string{cdktest.OtherAccount, "us-east-1"}, []string{*labStack.Account(), *labStack.Region()})
+	assert.Equal(t, []string{cdktest.Account, "us-east-1"}, []string{*storeStack.Account(), *storeStack.Region()}, "in the pipeline's account")
 
-	all := cdktest.SynthAll(t, pipelineStack, prodStack, drStack, labStack)
-	p, prod, dr, lab := all[0], all[1], all[2], all[3]
+	all := cdktest.SynthAll(t, pipelineStack, prodStack, drStack, labStack, storeStack)
+	p, prod, dr, lab, store := all[0], all[1], all[2], all[3], all[4]
 	for _, s := range all {
 		assert.Empty(t, s.NagErrors, *s.Stack.StackName())
 	}
 
-	dependencies := func(st awscdk.Stack) (names []string) {
-		for _, d := range *st.Dependencies() {
-			names = append(names, *d.StackName())
-		}
-		return names
-	}
-	assert.Subset(t, dependencies(pipelineStack), []string{"Multi-prod", "Multi-dr", "Multi-lab"}, "the targets exist before the pipeline starts")
-	// CodePipeline keeps its us-east-1 copy of the artifacts in dr's stack, the first of that
-	// region; the copy's bucket and key policies name lab's roles, which must exist first.
-	assert.Contains(t, dependencies(drStack), "Multi-lab")
+	assert.ElementsMatch(t, []string{"Multi-prod", "Multi-dr", "Multi-lab", "Multi-replication-us-east-1"}, dependencies(pipelineStack),
+		"the targets and the store exist before the pipeline starts")
+	assert.Empty(t, dependencies(storeStack), "the store's policies name account roots only, so it waits for no stack")
+	assert.Empty(t, dependencies(labStack))
 
 	// prod: named resources the pipeline can name, the action role CodePipeline assumes there,
 	// and its deployment events forwarded to the pipeline's bus.
-	prod.Has(t, "AWS::CodeDeploy::Application", obj{"ApplicationName": "Multi-prod"})
-	prod.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentGroupName": "Multi-prod"})
-	prod.Has(t, "AWS::CloudWatch::Alarm", obj{"AlarmName": "Multi-prod-ServerErrors"})
+	prod.Has(t, "AWS::CodeDeploy::Application", object{"ApplicationName": "Multi-prod"})
+	prod.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{"DeploymentGroupName": "Multi-prod"})
+	prod.Has(t, "AWS::CloudWatch::Alarm", object{"AlarmName": "Multi-prod-ServerErrors"})
 	// The partition is a literal or a reference depending on how the app resolves it.
-	prod.Has(t, "AWS::IAM::Role", obj{"AssumeRolePolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
-		"Principal": obj{"AWS": any_()},
-		"Condition": obj{"ArnEquals": obj{"aws:PrincipalArn": any_()}},
+	prod.Has(t, "AWS::IAM::Role", object{"AssumeRolePolicyDocument": objectLike(object{"Statement": arrayWith(objectLike(object{
+		"Principal": object{"AWS": anyValue()},
+		"Condition": object{"ArnEquals": object{"aws:PrincipalArn": anyValue()}},
 	}))})})
 	assert.Regexp(t, `:iam::`+cdktest.Account+`:root"`, prod.Text(), "the action role trusts the pipeline's account...")
 	assert.Regexp(t, `"aws:PrincipalArn":[^}]*:iam::`+cdktest.Account+`:role/`, prod.Text(), "...and in it the pipeline's role alone")
-	prod.Has(t, "AWS::Events::Rule", obj{
-		"EventPattern": obj_(obj{"source": []any{"aws.codedeploy"}}),
-		"Targets":      arr(obj_(obj{"RoleArn": any_(), "DeadLetterConfig": any_()})),
+	prod.Has(t, "AWS::Events::Rule", object{
+		"EventPattern": objectLike(object{"source": []any{"aws.codedeploy"}}),
+		"Targets":      arrayWith(objectLike(object{"RoleArn": anyValue(), "DeadLetterConfig": anyValue()})),
 	})
 	assert.Regexp(t, `:events:eu-west-1:`+cdktest.Account+`:event-bus/default"`, prod.Text())
 	assert.Contains(t, prod.Text(), "s3:GetObject", "the instances read the pipeline's artifacts")
@@ -183,12 +170,10 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Contains(t, toJSON(stages["Approve-prod"]), "FleetbetaLoadBalancer", "prod's approvers look at beta, in the pipeline's stack")
 	assert.NotContains(t, stages["Deploy-prod"], "OnSuccess", "no bake with another account's alarms")
 	assert.Contains(t, toJSON(stages["Deploy-beta"]["OnSuccess"]), `"WaitTime":"5"`)
-	artifactStores := toJSON(p.Props("AWS::CodePipeline::Pipeline")["ArtifactStores"])
-	assert.Contains(t, artifactStores, `"Region":"us-east-1"`)
 	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, p.Text())
-	p.Has(t, "AWS::Events::EventBusPolicy", obj{"EventBusName": "default", "Statement": obj_(obj{"Action": "events:PutEvents"})})
-	p.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{
-		"deploymentGroup": arr("Multi-prod", "Multi-dr", "Multi-lab"),
+	p.Has(t, "AWS::Events::EventBusPolicy", object{"EventBusName": "default", "Statement": objectLike(object{"Action": "events:PutEvents"})})
+	p.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{"detail": objectLike(object{
+		"deploymentGroup": arrayWith("Multi-prod", "Multi-dr", "Multi-lab"),
 	})})})
 	// dr bakes with its alarms in us-east-1, named, as the pipeline's rules refer to them.
 	drBake := toJSON(stages["Deploy-dr"]["OnSuccess"])
@@ -196,21 +181,79 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Contains(t, drBake, `"Region":"us-east-1"`)
 	assert.Regexp(t, `"Resource":\[[^]]*:cloudwatch:us-east-1:`+cdktest.Account+`:alarm:Multi-dr-ServerErrors`, p.Text(), "the pipeline role reads them")
 	assert.NotContains(t, stages["Deploy-lab"], "OnSuccess", "existing instances have no alarms")
-	// dr's instances read CodePipeline's copy of the artifacts in us-east-1, in dr's own stack.
-	dr.Has(t, "AWS::S3::Bucket", obj{
-		"LoggingConfiguration":    obj_(obj{"LogFilePrefix": "replication-bucket/"}),
-		"VersioningConfiguration": obj{"Status": "Enabled"},
-		"LifecycleConfiguration":  obj_(obj{"Rules": arr(obj_(obj{"Id": "ExpireReplacedVersions"}))}),
+
+	// us-east-1's store: the bucket and key the pipeline names in its artifact stores, hardened like
+	// the artifact bucket, admitting lab's account by its root and naming no role of another stack.
+	bucketName := pipeline.ReplicationBucketName("Multi", cdktest.Account, "us-east-1")
+	aliasARN := "arn:aws:kms:us-east-1:" + cdktest.Account + ":alias/Multi-replication"
+	stores := p.Props("AWS::CodePipeline::Pipeline")["ArtifactStores"].([]any)
+	require.Len(t, stores, 2)
+	for _, st := range stores {
+		if st.(object)["Region"] == "us-east-1" {
+			assert.Equal(t, bucketName, st.(object)["ArtifactStore"].(object)["Location"])
+			assert.Contains(t, toJSON(st.(object)["ArtifactStore"].(object)["EncryptionKey"]), strings.TrimPrefix(aliasARN, "arn:aws"))
+		}
+	}
+	store.Has(t, "AWS::S3::Bucket", object{
+		"BucketName":              bucketName,
+		"LoggingConfiguration":    objectLike(object{"LogFilePrefix": "replication-bucket/"}),
+		"VersioningConfiguration": object{"Status": "Enabled"},
+		"LifecycleConfiguration":  objectLike(object{"Rules": arrayWith(objectLike(object{"Id": "ExpireReplacedVersions"}))}),
 	})
-	dr.Has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj_(obj{"Statement": arr(obj_(obj{"Sid": "DenyGrantsExceptForAWSServices"}))})})
-	for id, r := range dr.Resources("AWS::KMS::Key") {
+	store.Has(t, "AWS::KMS::Key", object{"EnableKeyRotation": true, "KeyPolicy": objectLike(object{"Statement": arrayWith(objectLike(object{"Sid": "DenyGrantsExceptForAWSServices"}))})})
+	store.Has(t, "AWS::KMS::Alias", object{"AliasName": "alias/Multi-replication"})
+	for id, r := range store.Resources("AWS::KMS::Key") {
 		assert.Equal(t, "RetainExceptOnCreate", r["DeletionPolicy"], id+": the replicated artifacts stay readable")
 	}
-	assert.Regexp(t, `"s3:GetObject\*"[^]]*\][^]]*CrossRegionCodePipelineReplicationBucket`, dr.Text())
-	// lab, in another account, reads the same copy by name, under the copy's policies.
-	lab.Has(t, "AWS::IAM::ManagedPolicy", obj{"PolicyDocument": obj_(obj{"Statement": arr(obj_(obj{
+	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, store.Text(), "the store's policies admit lab's account")
+	assert.NotRegexp(t, `:role/`, store.Text(), "and name no role, which might not exist yet")
+	// The pipeline role, dr's instances, lab's instances and lab's action role reach the store by
+	// its name and its key by alias.
+	aliased := `"kms:ResourceAliases":"alias/Multi-replication"`
+	for name, text := range map[string]string{"pipeline": p.Text(), "dr": dr.Text(), "lab": lab.Text()} {
+		assert.Contains(t, text, aliased, name)
+		assert.Contains(t, text, ":s3:::"+bucketName+"/*", name)
+	}
+	lab.Has(t, "AWS::IAM::ManagedPolicy", object{"PolicyDocument": objectLike(object{"Statement": arrayWith(objectLike(object{
 		"Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 	}))})})
-	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, dr.Text(), "the copy's policies admit lab's account")
-	assert.Regexp(t, `:iam::`+cdktest.OtherAccount+`:role/multi-labdeployactionrole`, dr.Text(), "and lab's action role")
+	// The fleets' instances read the revisions where CodePipeline leaves them: dr's from the store,
+	// by its name and its key's alias; prod's from the pipeline's bucket, by its generated name,
+	// decrypting with the pipeline's account's keys.
+	drInstances := policiesOf(dr, "FleetdrInstanceRole")
+	assert.Contains(t, drInstances, ":s3:::"+bucketName+"/*")
+	assert.Contains(t, drInstances, aliased)
+	prodInstances := policiesOf(prod, "FleetprodInstanceRole")
+	assert.Regexp(t, `"s3:GetObject\*".*:s3:::multi[a-z0-9]*artifactbucket[a-z0-9]+/\*"`, prodInstances)
+	assert.Contains(t, prodInstances, `"kms:Decrypt","Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:`+cdktest.Account+`:key/*"`)
+}
+
+// policiesOf is the text of the IAM policies whose logical ids start with prefix.
+func policiesOf(s *cdktest.Synthesized, prefix string) string {
+	var text string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, prefix) {
+			text += toJSON(p)
+		}
+	}
+	return text
+}
+
+// stacksByName returns the app's stacks by their names.
+func stacksByName(app awscdk.App) map[string]awscdk.Stack {
+	out := map[string]awscdk.Stack{}
+	for _, c := range *app.Node().Children() {
+		if st, ok := c.(awscdk.Stack); ok {
+			out[*st.StackName()] = st
+		}
+	}
+	return out
+}
+
+// dependencies returns the names of the stacks st depends on.
+func dependencies(st awscdk.Stack) (names []string) {
+	for _, d := range *st.Dependencies() {
+		names = append(names, *d.StackName())
+	}
+	return names
 }

@@ -11,19 +11,19 @@ import (
 )
 
 func ref(prefix string) any {
-	return obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
+	return object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
 }
 
 func getAtt(prefix string) any {
-	return obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+	return object{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
 }
 
 // TestTopicsAreEncryptedAndTLSOnly: the topic policies only deny; publishers are roles of the
 // stack, so no service principal is allowed in a topic or key policy (no confused deputy).
 func TestTopicsAreEncryptedAndTLSOnly(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline notifications", "KmsMasterKeyId": getAtt("NotificationKey")})
-	s.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline events (JSON)", "KmsMasterKeyId": getAtt("NotificationKey")})
+	s.Has(t, "AWS::SNS::Topic", object{"DisplayName": "Pipeline notifications", "KmsMasterKeyId": getAtt("NotificationKey")})
+	s.Has(t, "AWS::SNS::Topic", object{"DisplayName": "Pipeline events (JSON)", "KmsMasterKeyId": getAtt("NotificationKey")})
 	for id, p := range s.Resources("AWS::SNS::TopicPolicy") {
 		text := toJSON(p)
 		assert.Contains(t, text, `"aws:SecureTransport":"false"`, id)
@@ -38,11 +38,11 @@ func TestTopicsAreEncryptedAndTLSOnly(t *testing.T) {
 // trusts EventBridge only for this account's rules, and may publish to that topic only.
 func TestEventBridgePublishesWithARole(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::IAM::Role", obj{"AssumeRolePolicyDocument": obj{"Statement": []any{obj_(obj{
-		"Principal": obj{"Service": "events.amazonaws.com"},
-		"Condition": obj{
-			"StringEquals": obj{"aws:SourceAccount": obj{"Ref": "AWS::AccountId"}},
-			"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Join": []any{"", arr(":rule/*")}}},
+	s.Has(t, "AWS::IAM::Role", object{"AssumeRolePolicyDocument": object{"Statement": []any{objectLike(object{
+		"Principal": object{"Service": "events.amazonaws.com"},
+		"Condition": object{
+			"StringEquals": object{"aws:SourceAccount": object{"Ref": "AWS::AccountId"}},
+			"ArnLike":      object{"aws:SourceArn": object{"Fn::Join": []any{"", arrayWith(":rule/*")}}},
 		},
 	})}}})
 	// So do the roles the library makes for the rules that start the pipeline and the checks.
@@ -68,25 +68,25 @@ func TestEventBridgePublishesWithARole(t *testing.T) {
 // and as it is to the Events topic; both with EventBridge's most retries and a dead-letter queue.
 func TestPipelineFeed(t *testing.T) {
 	s := synth(t, "default")
-	target := func(arn any, extra obj) any {
-		o := obj{"Arn": arn, "DeadLetterConfig": obj{"Arn": getAtt("NotificationRuleDeadLetters")}, "RetryPolicy": obj{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0}}
+	target := func(arn any, extra object) any {
+		o := object{"Arn": arn, "DeadLetterConfig": object{"Arn": getAtt("NotificationRuleDeadLetters")}, "RetryPolicy": object{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0}}
 		for k, v := range extra {
 			o[k] = v
 		}
-		return obj_(o)
+		return objectLike(o)
 	}
-	targets := []any{target(getAtt("NotificationFormatter"), nil), target(ref("NotificationEvents"), obj{"RoleArn": getAtt("NotificationEventsPublisher")})}
-	s.Has(t, "AWS::Events::Rule", obj{
-		"EventPattern": obj{
+	targets := []any{target(getAtt("NotificationFormatter"), nil), target(ref("NotificationEvents"), object{"RoleArn": getAtt("NotificationEventsPublisher")})}
+	s.Has(t, "AWS::Events::Rule", object{
+		"EventPattern": object{
 			"source": []any{"aws.codepipeline"}, "detail-type": []any{"CodePipeline Pipeline Execution State Change"},
-			"resources": []any{any_()}, "detail": obj{"state": []any{"FAILED", "STOPPED", "SUCCEEDED"}},
+			"resources": []any{anyValue()}, "detail": object{"state": []any{"FAILED", "STOPPED", "SUCCEEDED"}},
 		},
 		"Targets": targets,
 	})
-	s.Has(t, "AWS::Events::Rule", obj{
-		"EventPattern": obj{
+	s.Has(t, "AWS::Events::Rule", object{
+		"EventPattern": object{
 			"source": []any{"aws.codedeploy"}, "detail-type": []any{"CodeDeploy Deployment State-change Notification"},
-			"detail": obj{"application": []any{ref("FleetApplication")}, "deploymentGroup": []any{ref("FleetDeploymentGroup")}, "state": []any{"START", "SUCCESS", "FAILURE", "STOP"}},
+			"detail": object{"application": []any{ref("FleetApplication")}, "deploymentGroup": []any{ref("FleetDeploymentGroup")}, "state": []any{"START", "SUCCESS", "FAILURE", "STOP"}},
 		},
 		"Targets": targets,
 	})
@@ -99,8 +99,8 @@ func TestPipelineFeed(t *testing.T) {
 	// EventBridge may invoke the formatter for these two rules only.
 	for id, p := range s.Resources("AWS::Lambda::Permission") {
 		if strings.Contains(toJSON(p), "NotificationFormatter") {
-			assert.Equal(t, "events.amazonaws.com", p["Properties"].(obj)["Principal"], id)
-			assert.Regexp(t, `^\{"Fn::GetAtt":\["Notification(ExecutionStateChange|DeploymentStateChange)[0-9A-F]{8}","Arn"\]\}$`, toJSON(p["Properties"].(obj)["SourceArn"]), id)
+			assert.Equal(t, "events.amazonaws.com", p["Properties"].(object)["Principal"], id)
+			assert.Regexp(t, `^\{"Fn::GetAtt":\["Notification(ExecutionStateChange|DeploymentStateChange)[0-9A-F]{8}","Arn"\]\}$`, toJSON(p["Properties"].(object)["SourceArn"]), id)
 		}
 	}
 	assert.True(t, strings.Contains(synth(t, "instances").Text(), `"state":["FAILED"]`), "notifyOn filters the states")
@@ -110,14 +110,14 @@ func TestPipelineFeed(t *testing.T) {
 // retried twice and then kept in the dead-letter queue, with a role that has no managed policy.
 func TestFormatter(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::Lambda::Function", obj{
+	s.Has(t, "AWS::Lambda::Function", object{
 		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "MemorySize": 128.0, "Timeout": 30.0,
-		"LoggingConfig": obj{"LogGroup": ref("NotificationFormatterLogs")},
-		"Environment":   obj{"Variables": obj{"TOPIC_ARN": ref("NotificationMessages"), "AWS_URL_SUFFIX": obj{"Ref": "AWS::URLSuffix"}}},
+		"LoggingConfig": object{"LogGroup": ref("NotificationFormatterLogs")},
+		"Environment":   object{"Variables": object{"TOPIC_ARN": ref("NotificationMessages")}},
 	})
-	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", object{
 		"FunctionName": ref("NotificationFormatter"), "MaximumRetryAttempts": 2.0,
-		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("NotificationRuleDeadLetters")}},
+		"DestinationConfig": object{"OnFailure": object{"Destination": getAtt("NotificationRuleDeadLetters")}},
 	})
 	for id, r := range s.Resources("AWS::IAM::Role") {
 		if strings.HasPrefix(id, "NotificationFormatterRole") {
@@ -130,7 +130,7 @@ func TestDeadLetterQueuesAreEncrypted(t *testing.T) {
 	s := synth(t, "default")
 	s.Count(t, "AWS::SQS::Queue", 3) // rule targets and the formatter, subscriptions, pull request checks
 	for id, q := range s.Resources("AWS::SQS::Queue") {
-		props := q["Properties"].(obj)
+		props := q["Properties"].(object)
 		assert.Equal(t, true, props["SqsManagedSseEnabled"], id)
 		assert.Equal(t, 1209600.0, props["MessageRetentionPeriod"], id)
 	}
@@ -141,9 +141,9 @@ func TestEveryProtocol(t *testing.T) {
 	s := synth(t, "instances")
 	subs := s.Resources("AWS::SNS::Subscription")
 	assert.Len(t, subs, 9)
-	byProtocol := map[string]obj{}
+	byProtocol := map[string]object{}
 	for _, sub := range subs {
-		p := sub["Properties"].(obj)
+		p := sub["Properties"].(object)
 		byProtocol[p["Protocol"].(string)] = p
 	}
 	for protocol, topic := range map[string]string{
@@ -162,12 +162,12 @@ func TestEveryProtocol(t *testing.T) {
 	assert.Equal(t, true, byProtocol["firehose"]["RawMessageDelivery"])
 	assert.Contains(t, byProtocol["firehose"], "SubscriptionRoleArn")
 	assert.NotContains(t, byProtocol["https"], "RawMessageDelivery", "the envelope carries the signature")
-	s.Has(t, "AWS::IAM::Policy", obj{"PolicyDocument": obj{"Statement": arr(obj_(obj{
-		"Action": arr("firehose:PutRecord"), "Resource": "arn:aws:firehose:us-east-1:123456789012:deliverystream/events",
+	s.Has(t, "AWS::IAM::Policy", object{"PolicyDocument": object{"Statement": arrayWith(objectLike(object{
+		"Action": arrayWith("firehose:PutRecord"), "Resource": "arn:aws:firehose:us-east-1:123456789012:deliverystream/events",
 	}))}})
 	// SNS may send to the subscription dead-letter queue.
-	s.Has(t, "AWS::SQS::QueuePolicy", obj{"PolicyDocument": obj{"Statement": arr(obj_(obj{
-		"Action": "sqs:SendMessage", "Principal": obj{"Service": "sns.amazonaws.com"},
+	s.Has(t, "AWS::SQS::QueuePolicy", object{"PolicyDocument": object{"Statement": arrayWith(objectLike(object{
+		"Action": "sqs:SendMessage", "Principal": object{"Service": "sns.amazonaws.com"},
 	}))}})
 }
 
@@ -176,20 +176,20 @@ func TestEveryProtocol(t *testing.T) {
 // known account creates it as is (the settings refuse another account's function there).
 func TestLambdaSubscriberPermission(t *testing.T) {
 	s := synth(t, "instances")
-	var permissions []obj
+	var permissions []object
 	for _, p := range s.Resources("AWS::Lambda::Permission") {
-		if p["Properties"].(obj)["Principal"] == "sns.amazonaws.com" {
+		if p["Properties"].(object)["Principal"] == "sns.amazonaws.com" {
 			permissions = append(permissions, p)
 		}
 	}
 	require.Len(t, permissions, 1)
-	assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:notify", permissions[0]["Properties"].(obj)["FunctionName"])
+	assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:notify", permissions[0]["Properties"].(object)["FunctionName"])
 	condition, _ := permissions[0]["Condition"].(string)
 	require.NotEmpty(t, condition)
-	assert.Equal(t, obj{"Fn::Equals": []any{"123456789012", obj{"Ref": "AWS::AccountId"}}}, s.JSON["Conditions"].(obj)[condition])
+	assert.Equal(t, object{"Fn::Equals": []any{"123456789012", object{"Ref": "AWS::AccountId"}}}, s.JSON["Conditions"].(object)[condition])
 
 	regional := synth(t, "regional")
-	regional.Has(t, "AWS::Lambda::Permission", obj{"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:notify"})
+	regional.Has(t, "AWS::Lambda::Permission", object{"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:notify"})
 	assert.NotContains(t, regional.JSON, "Conditions")
 }
 
@@ -197,7 +197,7 @@ func TestOperators(t *testing.T) {
 	s := synth(t, "instances")
 	var users []any
 	for _, add := range s.Resources("AWS::IAM::UserToGroupAddition") {
-		users = append(users, add["Properties"].(obj)["Users"].([]any)...)
+		users = append(users, add["Properties"].(object)["Users"].([]any)...)
 	}
 	assert.ElementsMatch(t, []any{"alice", "bob"}, users)
 	policy := ""

@@ -1,16 +1,21 @@
-// Package stacks composes the construct packages into the pipeline stack. It holds no logic of its
-// own beyond choosing pieces from the settings.
+// Package stacks composes the construct packages into the pipeline stack. NewPipelineStack is the
+// pipeline's table of contents, in the order its pieces are made; each step below it gives one
+// construct its props from the settings, and the package holds no logic of its own beyond those
+// choices.
 package stacks
 
 import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -26,6 +31,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
@@ -35,6 +41,7 @@ import (
 type Props struct {
 	awscdk.StackProps
 	// Settings are the pipeline's settings; start from settings.Defaults().
+	// Required.
 	Settings settings.Settings
 	// SeedDirectory holds the application that a new repository starts with.
 	// Default: none; a new repository starts empty.
@@ -50,11 +57,65 @@ const approveStage = "Approve"
 const deployStage = "Deploy"
 
 // NewPipelineStack builds the whole pipeline: source, build, the environments' approvals and
-// deploy stages, notifications, delivery metrics, operators, and the compliance checks. It panics
-// when the settings are invalid, or name another account or region while props.Env does not give
-// the stack's own; check them first with Settings.Validate and Settings.CheckEnvironments for a
+// deploy stages, notifications, delivery metrics and operators, in stacks that cdk-nag checks at
+// synthesis (with the settings' compliance packs). It panics when props is nil, when the settings
+// are invalid, or when they name another account or region while props.Env does not give the
+// stack's own; check them first with Settings.Validate and Settings.CheckEnvironments for a
 // readable error.
-func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscdk.Stack {
+func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
+	guard.Required("stacks.NewPipelineStack", "Settings", props == nil)
+	stack := newStack(scope, id, props)
+	s := props.Settings
+	environments := s.Deployments()
+	stores := newReplications(scope, stack, environments, s)
+
+	// The parts, each from its construct package.
+	parts := &stackParts{settings: s, stack: stack}
+	parts.pipeline = newPipeline(stack, s, stores)
+	parts.source = newSource(stack, s, props.SeedDirectory, parts.pipeline.ArtifactKey)
+	parts.build = build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: parts.pipeline.ArtifactKey, CacheBucket: parts.pipeline.ArtifactBucket})
+	for _, e := range environments {
+		parts.deployments = append(parts.deployments, newDeployment(scope, stack, e, parts.pipeline, s, stores))
+	}
+	parts.startWhenReady()
+	parts.notification = parts.newNotification()
+	parts.operators = parts.newOperators(parts.newPullRequestChecks())
+
+	// The pipeline: Source, Build, then for each environment its approval, if it has one, and its
+	// deploy stage.
+	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
+	parts.pipeline.AddStage("Source", parts.source.Action)
+	parts.pipeline.AddStage("Build", parts.build.NewAction(parts.source.Output, built))
+	for i, d := range parts.deployments {
+		if d.env.Approval {
+			parts.addApproval(i)
+		}
+		parts.addDeployStage(d, built)
+	}
+	parts.explainCrossEnvironmentGrants()
+
+	metrics := parts.addMetrics()
+	parts.addOutputs(metrics)
+	return stack
+}
+
+// stackParts are the constructs of one pipeline stack, which the steps below wire together.
+type stackParts struct {
+	settings     settings.Settings
+	stack        awscdk.Stack
+	pipeline     *pipeline.Pipeline
+	source       *source.Source
+	build        *build.Build
+	deployments  []deployment
+	notification *notification.Notification
+	operators    *operators.Operators
+	// approvalTopic is the first approval's topic, which the later approvals share.
+	approvalTopic awssns.ITopic
+}
+
+// newStack checks the settings against the stack's environment, and creates the stack, which
+// cdk-nag checks at synthesis.
+func newStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	s := props.Settings
 	if err := s.Validate(); err != nil {
 		panic(err)
@@ -67,152 +128,209 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 	if err := s.CheckEnvironments(account, region); err != nil {
 		panic(err)
 	}
-	sp := props.StackProps
-	sp.TerminationProtection = jsii.Bool(s.TerminationProtection)
-	if sp.Description == nil {
-		sp.Description = jsii.String("CI/CD pipeline: CodeCommit, CodeBuild, CodeDeploy, with notifications.")
+	stackProps := props.StackProps
+	stackProps.TerminationProtection = jsii.Bool(s.TerminationProtection)
+	if stackProps.Description == nil {
+		stackProps.Description = jsii.String("CI/CD pipeline: CodeCommit, CodeBuild, CodeDeploy, with notifications.")
 	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	stack := awscdk.NewStack(scope, id, &stackProps)
+	check(stack, s.CompliancePacks)
 	// The stack's two Go functions compile on another core while the rest is constructed.
 	gofunc.Prebuild(stack, notification.FormatterPackage, delivery.FunctionPackage)
+	return stack
+}
 
-	deployments := s.Deployments()
-	crossAccount := false
-	for _, e := range deployments {
-		crossAccount = crossAccount || (e.Account != "" && e.Account != *stack.Account())
+// newPipeline is the pipeline in the settings' execution mode, with the artifact stores of the
+// other regions.
+func newPipeline(stack awscdk.Stack, s settings.Settings, stores map[string]*pipeline.Replication) *pipeline.Pipeline {
+	props := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode)}
+	for region, store := range stores {
+		if props.ReplicationBuckets == nil {
+			props.ReplicationBuckets = map[string]awss3.IBucket{}
+		}
+		props.ReplicationBuckets[region] = store.Store()
 	}
-	pp := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode)}
-	if crossAccount {
-		pp.CrossAccountKeys = jsii.Bool(true)
-	}
-	p := pipeline.New(stack, jsii.String("Pipeline"), pp)
+	return pipeline.New(stack, jsii.String("Pipeline"), props)
+}
+
+// newSource is the repository, new and seeded or imported by name, and the action that reads the
+// settings' branch.
+func newSource(stack awscdk.Stack, s settings.Settings, seedDirectory string, logKey awskms.IKey) *source.Source {
 	var repo awscodecommit.IRepository
 	if s.ImportRepository {
 		repo = awscodecommit.Repository_FromRepositoryName(stack, jsii.String("ImportedRepository"), jsii.String(s.RepositoryName))
 	}
 	var seed *string
-	if props.SeedDirectory != "" {
-		seed = jsii.String(props.SeedDirectory)
+	if seedDirectory != "" {
+		seed = jsii.String(seedDirectory)
 	}
-	src := source.New(stack, jsii.String("Source"), &source.Props{
+	return source.New(stack, jsii.String("Source"), &source.Props{
 		Repository: repo, RepositoryName: jsii.String(s.RepositoryName), Branch: jsii.String(s.Branch), SeedDirectory: seed,
-		LogKey: p.ArtifactKey,
+		LogKey: logKey,
 	})
-	b := build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: p.ArtifactKey, CacheBucket: p.ArtifactBucket})
-	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
-	ds := make([]deployment, len(deployments))
-	for i, e := range deployments {
-		ds[i] = newDeployment(scope, stack, e, p, s)
-	}
-	// CodePipeline starts its first execution when it is created: not before the seed is complete
-	// and the targets in this stack can take a release (other stacks are deployed before this one).
-	if ready := src.Ready(); ready != nil {
-		p.Pipeline.Node().AddDependency(ready)
-	}
-	for _, d := range ds {
-		if ready := d.target.Ready(); ready != nil && !d.remote {
-			p.Pipeline.Node().AddDependency(ready)
+}
+
+// startWhenReady holds the pipeline until the seed is complete and the targets in this stack can
+// take a release: CodePipeline starts its first execution when it is created. Other stacks are
+// deployed before this one.
+func (parts *stackParts) startWhenReady() {
+	parts.pipeline.Pipeline.Node().AddDependency(parts.source.Ready())
+	for _, d := range parts.deployments {
+		if !d.remote {
+			parts.pipeline.Pipeline.Node().AddDependency(d.target.Ready())
 		}
 	}
+}
 
-	var allGroups, localGroups []awscodedeploy.IServerDeploymentGroup
-	for _, d := range ds {
+// newNotification tells the settings' subscribers of the pipeline's and the deployments' state
+// changes; the deployment events of other accounts and regions are forwarded to the pipeline's
+// event bus first.
+func (parts *stackParts) newNotification() *notification.Notification {
+	var groups []awscodedeploy.IServerDeploymentGroup
+	for _, d := range parts.deployments {
 		if g := d.target.DeploymentGroup(); g != nil {
-			allGroups = append(allGroups, g)
-			if !d.remote {
-				localGroups = append(localGroups, g)
-			}
+			groups = append(groups, g)
 		}
-		d.forwardDeploymentEvents(stack)
+		d.forwardDeploymentEvents(parts.stack)
 	}
-	n := notification.New(stack, jsii.String("Notification"), &notification.Props{
-		Pipeline: p.Pipeline, States: s.NotifyOn, DeploymentGroups: allGroups,
+	notifications := notification.New(parts.stack, jsii.String("Notification"), &notification.Props{
+		Pipeline: parts.pipeline.Pipeline, States: parts.settings.NotifyOn, DeploymentGroups: groups,
 	})
-	for _, sub := range s.Notifications {
-		n.Subscribe(sub.Protocol, sub.Endpoint)
+	for _, sub := range parts.settings.Notifications {
+		notifications.Subscribe(sub.Protocol, sub.Endpoint)
 	}
+	return notifications
+}
 
-	projects, logs := []awscodebuild.IProject{b.Project}, []awslogs.ILogGroup{b.LogGroup}
+// newPullRequestChecks checks pull requests into the pipeline's branch, when the settings ask for
+// it; nil otherwise.
+func (parts *stackParts) newPullRequestChecks() *pullrequest.Check {
+	if !parts.settings.PullRequestChecks {
+		return nil
+	}
+	return pullrequest.New(parts.stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
+		Repository: parts.source.Repository, Branch: jsii.String(parts.settings.Branch), EncryptionKey: parts.pipeline.ArtifactKey,
+	})
+}
+
+// newOperators is the operators' group: it may read and run what this stack made, approve its
+// approvals (addApproval), and change the pipeline's branch only through pull requests when checks
+// (which may be nil) protect it. The deployment groups of other accounts are not theirs to read.
+func (parts *stackParts) newOperators(checks *pullrequest.Check) *operators.Operators {
+	projects, logs := []awscodebuild.IProject{parts.build.Project}, []awslogs.ILogGroup{parts.build.LogGroup}
 	var protected *string
-	if s.PullRequestChecks {
-		protected = jsii.String(s.Branch)
-		checks := pullrequest.New(stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
-			Repository: src.Repository, Branch: jsii.String(s.Branch), EncryptionKey: p.ArtifactKey,
-		})
+	if checks != nil {
+		protected = jsii.String(parts.settings.Branch)
 		projects, logs = append(projects, checks.Project), append(logs, checks.LogGroup)
 	}
-	ops := operators.New(stack, jsii.String("Operators"), &operators.Props{
-		Repository: src.Repository, ProtectedBranch: protected, Pipeline: p.Pipeline, Projects: projects, LogGroups: logs,
-		ReportGroups: []awscodebuild.IReportGroup{b.ReportGroup}, DeploymentGroups: localGroups, Users: s.OperatorUsers,
-	})
-	p.AddStage("Source", src.Action)
-	p.AddStage("Build", b.NewAction(src.Output, built))
-	// Later approvals share the first one's topic, so that approvers confirm one subscription.
-	var approvalTopic awssns.ITopic
-	for i, d := range ds {
-		e := d.env
-		if e.Approval {
-			// The approval guards its environment; approvers look at the one before it, when it is
-			// in the pipeline's stack (another stack's address would be a cross-environment
-			// reference). The implicit environment's approvers look at the release it replaces.
-			review := d.target.URL()
-			var guards *string
-			if e.Name != "" {
-				guards, review = jsii.String(e.Name), nil
-				if i > 0 && !ds[i-1].remote {
-					review = ds[i-1].target.URL()
-				}
-			}
-			stage := approveStage + d.suffix()
-			emails := s.ApproverEmails
-			if approvalTopic != nil {
-				emails = nil
-			}
-			a := approval.New(stack, jsii.String("Approval"+d.suffix()), &approval.Props{
-				Emails: emails, Topic: approvalTopic, Key: n.Key, SourceNamespace: src.Namespace, DeadLetterQueue: n.SubscriptionDeadLetters,
-				BuildURL: b.BuildURL(), ReviewURL: review, Environment: guards,
-			})
-			if approvalTopic == nil {
-				approvalTopic = a.Topic
-			}
-			p.AddStage(stage, a.Action)
-			a.GrantApprove(ops.Group, p.Pipeline, stage)
+	var groups []awscodedeploy.IServerDeploymentGroup
+	for _, d := range parts.deployments {
+		if g := d.target.DeploymentGroup(); g != nil && !d.remote {
+			groups = append(groups, g)
 		}
-		safety := &pipeline.Safety{Rollback: s.StageRollback}
-		if e.DeployWindow != "" {
-			safety.Window, safety.TimeZone = jsii.String(e.DeployWindow), jsii.String(e.DeployWindowTimeZone)
-		}
-		if alarms := d.target.WatchedAlarms(); e.BakeMinutes > 0 && len(alarms) > 0 {
-			safety.Bake, safety.Alarms = awscdk.Duration_Minutes(jsii.Number(float64(e.BakeMinutes))), alarms
-			if d.remote {
-				safety.AlarmRegion = d.stack.Region()
-			}
-		}
-		p.AddGuardedStage(deployStage+d.suffix(), safety, d.target.NewAction("Deploy", built))
-		d.readReplicated(p)
 	}
-	for _, d := range ds {
+	return operators.New(parts.stack, jsii.String("Operators"), &operators.Props{
+		Repository: parts.source.Repository, ProtectedBranch: protected, Pipeline: parts.pipeline.Pipeline, Projects: projects, LogGroups: logs,
+		ReportGroups: []awscodebuild.IReportGroup{parts.build.ReportGroup}, DeploymentGroups: groups, Users: parts.settings.OperatorUsers,
+	})
+}
+
+// addApproval adds the stage Approve-<environment> before the i-th environment's deploy stage.
+// The first approval tells the settings' approvers; later ones share its topic, so that approvers
+// confirm one subscription. The operators may answer it.
+func (parts *stackParts) addApproval(i int) {
+	d := parts.deployments[i]
+	var guards *string
+	if d.env.Name != "" {
+		guards = jsii.String(d.env.Name)
+	}
+	emails := parts.settings.ApproverEmails
+	if parts.approvalTopic != nil {
+		emails = nil
+	}
+	gate := approval.New(parts.stack, jsii.String("Approval"+d.suffix()), &approval.Props{
+		Emails: emails, Topic: parts.approvalTopic, Key: parts.notification.Key, SourceNamespace: parts.source.Namespace,
+		DeadLetterQueue: parts.notification.SubscriptionDeadLetters, BuildURL: parts.build.BuildURL(), ReviewURL: parts.reviewURL(i), Environment: guards,
+	})
+	if parts.approvalTopic == nil {
+		parts.approvalTopic = gate.Topic
+	}
+	stage := approveStage + d.suffix()
+	parts.pipeline.AddStage(stage, gate.Action)
+	gate.GrantApprove(parts.operators.Group, parts.pipeline.Pipeline, stage)
+}
+
+// reviewURL is what the approvers of the i-th environment look at: the environment before it, when
+// it is in the pipeline's stack (another stack's address would be a cross-environment reference);
+// for the implicit environment, the release it replaces. It may be nil.
+func (parts *stackParts) reviewURL(i int) *string {
+	d := parts.deployments[i]
+	if d.env.Name == "" {
+		return d.target.URL()
+	}
+	if i > 0 && !parts.deployments[i-1].remote {
+		return parts.deployments[i-1].target.URL()
+	}
+	return nil
+}
+
+// addDeployStage adds the stage Deploy-<environment>, which releases built to the environment's
+// target, guarded by its window, its bake and the settings' stage rollback.
+func (parts *stackParts) addDeployStage(d deployment, built awscodepipeline.Artifact) {
+	e := d.env
+	safety := &pipeline.Safety{Rollback: parts.settings.StageRollback}
+	if e.DeployWindow != "" {
+		safety.Window, safety.TimeZone = jsii.String(e.DeployWindow), jsii.String(e.DeployWindowTimeZone)
+	}
+	if alarms := d.target.WatchedAlarms(); e.BakeMinutes > 0 && len(alarms) > 0 {
+		safety.Bake, safety.Alarms = awscdk.Duration_Minutes(jsii.Number(float64(e.BakeMinutes))), alarms
 		if d.remote {
-			secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
+			safety.AlarmRegion = d.stack.Region()
+		}
+	}
+	parts.pipeline.AddGuardedStage(deployStage+d.suffix(), safety, d.target.NewAction("Deploy", built))
+}
+
+// explainCrossEnvironmentGrants records, when an environment is in another account or region, why
+// the pipeline's roles may decrypt with any key there.
+func (parts *stackParts) explainCrossEnvironmentGrants() {
+	for _, d := range parts.deployments {
+		if d.remote {
+			secure.SuppressPolicies(parts.pipeline.Pipeline, "AwsSolutions-IAM5",
 				"CodePipeline reaches stages in other accounts or regions through the library's cross-environment grants, which decrypt with any key because KMS keys in other stacks have no names; each key's own policy admits the pipeline's roles for that key only.",
 				"Resource::*")
-			break
+			return
 		}
 	}
-	var deployStages []string
-	for _, d := range ds {
-		deployStages = append(deployStages, deployStage+d.suffix())
+}
+
+// addMetrics measures delivery (DORA's five metrics) for every deploy stage, with the alarms of
+// the environments in this stack as the incident signal: EventBridge delivers an alarm's state
+// changes in the alarm's own account and region (docs/metrics.md).
+func (parts *stackParts) addMetrics() *delivery.Delivery {
+	var stages []string
+	alarms := map[string][]awscloudwatch.IAlarm{}
+	for _, d := range parts.deployments {
+		stages = append(stages, deployStage+d.suffix())
+		if watched := d.target.WatchedAlarms(); !d.remote && len(watched) > 0 {
+			alarms[deployStage+d.suffix()] = watched
+		}
 	}
-	metrics := delivery.New(stack, jsii.String("Delivery"), &delivery.Props{
-		Pipeline: p.Pipeline, Stages: deployStages, Key: p.ArtifactKey, DeadLetterQueue: n.RuleDeadLetters,
+	return delivery.New(parts.stack, jsii.String("Delivery"), &delivery.Props{
+		Pipeline: parts.pipeline.Pipeline, Stages: stages, Key: parts.pipeline.ArtifactKey, DeadLetterQueue: parts.notification.RuleDeadLetters,
+		Repository: parts.source.Repository, Alarms: alarms, ArchiveRetention: awscdk.Duration_Days(jsii.Number(float64(parts.settings.MetricsArchiveDays))),
 	})
-	p.HardenReplication(func(st awscdk.Stack) { check(st, s.CompliancePacks) })
-	output(stack, "RepositoryCloneUrlHttp", src.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
-	output(stack, "RepositoryCloneUrlGrc", src.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
-	output(stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
-		*p.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
-	output(stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's four keys) per environment, in the CloudWatch console.")
-	for _, d := range ds {
+}
+
+// addOutputs gives people the addresses they start from: the repository, the pipeline, the
+// metrics' dashboard, each application's address, and the policy that tagged instances need.
+func (parts *stackParts) addOutputs(metrics *delivery.Delivery) {
+	output(parts.stack, "RepositoryCloneUrlHttp", parts.source.Repository.RepositoryCloneUrlHttp(), "Clone over HTTPS (git-remote-codecommit or a credential helper).")
+	output(parts.stack, "RepositoryCloneUrlGrc", parts.source.Repository.RepositoryCloneUrlGrc(), "Clone with git-remote-codecommit.")
+	output(parts.stack, "PipelineConsoleUrl", jsii.String("https://"+*awscdk.Aws_REGION()+".console.aws.amazon.com/codesuite/codepipeline/pipelines/"+
+		*parts.pipeline.Pipeline.PipelineName()+"/view?region="+*awscdk.Aws_REGION()), "The pipeline in the AWS console.")
+	output(parts.stack, "DashboardUrl", metrics.DashboardURL(), "Delivery metrics (DORA's five) per environment, in the CloudWatch console.")
+	for _, d := range parts.deployments {
 		where := "The application"
 		if d.env.Name != "" {
 			where += " in " + d.env.Name
@@ -223,19 +341,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *Props) awscd
 		if in, ok := d.target.(*deploy.Instances); ok && in.InstancePolicy != nil {
 			output(d.stack, d.outputID("InstancePolicyArn"), in.InstancePolicy.ManagedPolicyArn(), "Attach to the role of the tagged instances"+strings.TrimPrefix(where, "The application")+".")
 		}
-		if d.remote {
-			check(d.stack, s.CompliancePacks)
-		}
 	}
-	check(stack, s.CompliancePacks)
-	return stack
-}
-
-func groupsOf(t deploy.Target) []awscodedeploy.IServerDeploymentGroup {
-	if g := t.DeploymentGroup(); g != nil {
-		return []awscodedeploy.IServerDeploymentGroup{g}
-	}
-	return nil
 }
 
 func output(stack awscdk.Stack, id string, value *string, description string) {

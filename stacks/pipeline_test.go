@@ -14,18 +14,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/notify"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
 
-type obj = map[string]any
+// object is a JSON object, as the tests read templates and write patterns. In a pattern it is
+// aws-cdk's literal: inside Has and objectLike it names some of the keys and ignores the others
+// (and so do the objects nested in it); exact says where a whole object must match, as it must
+// inside arrayWith.
+type object = map[string]any
 
+// The matchers the tests use, named as aws-cdk's Match names them.
 var (
-	obj_ = cdktest.Obj
-	arr  = cdktest.Arr
-	any_ = assertions.Match_AnyValue
+	objectLike = cdktest.ObjectLike        // an object with at least these keys, matching
+	arrayWith  = cdktest.ArrayWith         // an array with these items, in this order, among others
+	exact      = assertions.Match_Exact    // exactly this value: every key of every object
+	anyValue   = assertions.Match_AnyValue // any value but absence
 )
 
 // Each configuration is synthesized once, on first use, and shared by every test that asks.
@@ -39,7 +46,7 @@ var configurations = map[string]func(*settings.Settings){
 		s.ImportRepository, s.RepositoryName, s.Branch = true, "legacy-app", "release/1"
 		s.Approval = false
 		s.DeployTarget, s.InstanceTag, s.DeploymentConfig = settings.Instances, settings.Tag{Key: "Env", Value: "prod"}, "AllAtOnce"
-		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []settings.PipelineState{settings.PipelineFailed}, "QUEUED", false
+		s.NotifyOn, s.ExecutionMode, s.TerminationProtection = []notify.PipelineState{notify.PipelineFailed}, "QUEUED", false
 		s.StageRollback = false
 		s.OperatorUsers = []string{"alice", "bob"}
 		s.PullRequestChecks = false
@@ -81,9 +88,16 @@ func synth(t *testing.T, name string) *cdktest.Synthesized {
 	if name == "regional" {
 		props.Env = &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")}
 	}
-	stack := stacks.NewPipelineStack(cdktest.NewApp(), "Test", props)
+	stack := stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Test"), props)
 	synthesized[name] = cdktest.Synth(t, stack)
 	return synthesized[name]
+}
+
+// TestNilProps: the stack needs its settings, and says so in one line.
+func TestNilProps(t *testing.T) {
+	assert.PanicsWithValue(t, "stacks.NewPipelineStack: props.Settings is required", func() {
+		stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Nil"), nil)
+	})
 }
 
 func TestEveryConfigurationIsNagClean(t *testing.T) {
@@ -104,7 +118,7 @@ func TestNoAdministratorAccessAndNoUsers(t *testing.T) {
 func stageNames(s *cdktest.Synthesized) []string {
 	var names []string
 	for _, st := range s.Props("AWS::CodePipeline::Pipeline")["Stages"].([]any) {
-		names = append(names, st.(obj)["Name"].(string))
+		names = append(names, st.(object)["Name"].(string))
 	}
 	return names
 }
@@ -112,19 +126,19 @@ func stageNames(s *cdktest.Synthesized) []string {
 func TestDefaultPipeline(t *testing.T) {
 	s := synth(t, "default")
 	assert.Equal(t, []string{"Source", "Build", "Approve", "Deploy"}, stageNames(s))
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"PipelineType": "V2", "ExecutionMode": "SUPERSEDED", "RestartExecutionOnUpdate": false})
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
-		"ActionTypeId":    obj{"Category": "Source", "Owner": "AWS", "Provider": "CodeCommit", "Version": "1"},
-		"Configuration":   obj{"RepositoryName": any_(), "BranchName": "main", "PollForSourceChanges": false},
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"PipelineType": "V2", "ExecutionMode": "SUPERSEDED", "RestartExecutionOnUpdate": false})
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Source", "Actions": arrayWith(objectLike(object{
+		"ActionTypeId":    object{"Category": "Source", "Owner": "AWS", "Provider": "CodeCommit", "Version": "1"},
+		"Configuration":   object{"RepositoryName": anyValue(), "BranchName": "main", "PollForSourceChanges": false},
 		"Namespace":       "SourceVariables",
-		"OutputArtifacts": []any{obj{"Name": "Source"}},
+		"OutputArtifacts": []any{object{"Name": "Source"}},
 	}))}))})
 	// Pushes to main start the pipeline through EventBridge, not polling.
-	s.Has(t, "AWS::Events::Rule", obj{
-		"EventPattern": obj{"source": []any{"aws.codecommit"}, "detail": obj_(obj{"referenceName": []any{"main"}})},
-		"Targets":      arr(obj_(obj{"Arn": any_()})),
+	s.Has(t, "AWS::Events::Rule", object{
+		"EventPattern": object{"source": []any{"aws.codecommit"}, "detail": objectLike(object{"referenceName": []any{"main"}})},
+		"Targets":      arrayWith(objectLike(object{"Arn": anyValue()})),
 	})
-	s.Has(t, "AWS::CodeCommit::Repository", obj{"RepositoryName": "sample-app", "Code": obj{"BranchName": "main", "S3": any_()}})
+	s.Has(t, "AWS::CodeCommit::Repository", object{"RepositoryName": "sample-app", "Code": object{"BranchName": "main", "S3": anyValue()}})
 	// The seed's hook scripts are executable in the repository, and the pipeline's first
 	// execution, which starts when it is created, reads that commit.
 	modes := s.Resources("Custom::AWS")["SourceSeedModes553D340F"]
@@ -135,7 +149,7 @@ func TestDefaultPipeline(t *testing.T) {
 	for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
 		assert.Contains(t, p["DependsOn"], "SourceSeedModes553D340F")
 	}
-	s.HasResource(t, "AWS::CodeCommit::Repository", obj{"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"})
+	s.HasResource(t, "AWS::CodeCommit::Repository", object{"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"})
 	assert.True(t, *s.Stack.TerminationProtection())
 	for _, out := range []string{"RepositoryCloneUrlHttp", "RepositoryCloneUrlGrc", "PipelineConsoleUrl", "AppUrl"} {
 		assert.Contains(t, s.JSON["Outputs"], out)
@@ -145,19 +159,19 @@ func TestDefaultPipeline(t *testing.T) {
 
 func TestDefaultBuild(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::CodeBuild::Project", obj{
-		"Environment": obj_(obj{
+	s.Has(t, "AWS::CodeBuild::Project", object{
+		"Environment": objectLike(object{
 			"Image": "aws/codebuild/standard:7.0", "PrivilegedMode": false, "Type": "LINUX_CONTAINER",
-			"EnvironmentVariables": arr(obj_(obj{"Name": "JUNIT_REPORT_GROUP", "Type": "PLAINTEXT", "Value": obj{"Fn::GetAtt": []any{any_(), "Arn"}}})),
+			"EnvironmentVariables": arrayWith(objectLike(object{"Name": "JUNIT_REPORT_GROUP", "Type": "PLAINTEXT", "Value": object{"Fn::GetAtt": []any{anyValue(), "Arn"}}})),
 		}),
-		"Source":           obj{"Type": "CODEPIPELINE"},
+		"Source":           object{"Type": "CODEPIPELINE"},
 		"TimeoutInMinutes": 20.0,
-		"EncryptionKey":    obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PipelineArtifactKey")), "Arn"}},
-		"LogsConfig":       obj{"CloudWatchLogs": obj{"Status": "ENABLED", "GroupName": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}}},
-		"Cache":            obj{"Type": "S3", "Location": any_()},
+		"EncryptionKey":    object{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PipelineArtifactKey")), "Arn"}},
+		"LogsConfig":       object{"CloudWatchLogs": object{"Status": "ENABLED", "GroupName": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}}},
+		"Cache":            object{"Type": "S3", "Location": anyValue()},
 	})
-	s.Has(t, "AWS::CodeBuild::ReportGroup", obj{"Type": "TEST"})
-	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 365.0, "KmsKeyId": any_()})
+	s.Has(t, "AWS::CodeBuild::ReportGroup", object{"Type": "TEST"})
+	s.Has(t, "AWS::Logs::LogGroup", object{"RetentionInDays": 365.0, "KmsKeyId": anyValue()})
 	// The buildspec names its report group through the variable the project sets.
 	spec, err := os.ReadFile("../sample-app/buildspec.yml")
 	require.NoError(t, err)
@@ -167,17 +181,17 @@ func TestDefaultBuild(t *testing.T) {
 
 func TestArtifactStore(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::S3::Bucket", obj{
-		"BucketEncryption": obj{"ServerSideEncryptionConfiguration": arr(obj_(obj{
-			"ServerSideEncryptionByDefault": obj{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": any_()}, "BucketKeyEnabled": true,
+	s.Has(t, "AWS::S3::Bucket", object{
+		"BucketEncryption": object{"ServerSideEncryptionConfiguration": arrayWith(objectLike(object{
+			"ServerSideEncryptionByDefault": object{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": anyValue()}, "BucketKeyEnabled": true,
 		}))},
-		"PublicAccessBlockConfiguration": obj{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
-		"VersioningConfiguration":        obj{"Status": "Enabled"},
-		"LifecycleConfiguration": obj{"Rules": []any{obj{
-			"Id": "ExpireReplacedVersions", "Status": "Enabled", "NoncurrentVersionExpiration": obj{"NoncurrentDays": 7.0},
-			"AbortIncompleteMultipartUpload": obj{"DaysAfterInitiation": 1.0}, "ExpiredObjectDeleteMarker": true,
+		"PublicAccessBlockConfiguration": object{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"VersioningConfiguration":        object{"Status": "Enabled"},
+		"LifecycleConfiguration": object{"Rules": []any{object{
+			"Id": "ExpireReplacedVersions", "Status": "Enabled", "NoncurrentVersionExpiration": object{"NoncurrentDays": 7.0},
+			"AbortIncompleteMultipartUpload": object{"DaysAfterInitiation": 1.0}, "ExpiredObjectDeleteMarker": true,
 		}}},
-		"LoggingConfiguration": obj{"DestinationBucketName": any_(), "LogFilePrefix": "artifact-bucket/"},
+		"LoggingConfiguration": object{"DestinationBucketName": anyValue(), "LogFilePrefix": "artifact-bucket/"},
 	})
 	// Every bucket denies requests without TLS.
 	s.Count(t, "AWS::S3::BucketPolicy", 2)
@@ -187,20 +201,20 @@ func TestArtifactStore(t *testing.T) {
 	// Control Tower CT.KMS.PR.1 and CT.KMS.PR.3: rotation, and grants only for AWS services.
 	grantGuard := `{"Action":"kms:CreateGrant","Condition":{"BoolIfExists":{"aws:PrincipalIsAWSService":"false","kms:GrantIsForAWSResource":"false"}},"Effect":"Deny","Principal":{"AWS":"*"},"Resource":"*","Sid":"DenyGrantsExceptForAWSServices"}`
 	for id, k := range s.Resources("AWS::KMS::Key") {
-		assert.Equal(t, true, k["Properties"].(obj)["EnableKeyRotation"], id)
+		assert.Equal(t, true, k["Properties"].(object)["EnableKeyRotation"], id)
 		assert.Equal(t, "RetainExceptOnCreate", k["DeletionPolicy"], id)
-		assert.Contains(t, toJSON(k["Properties"].(obj)["KeyPolicy"]), grantGuard, id)
+		assert.Contains(t, toJSON(k["Properties"].(object)["KeyPolicy"]), grantGuard, id)
 	}
 	// CT.S3.PR.4: object events reach EventBridge, without a custom resource.
 	for id, b := range s.Resources("AWS::S3::Bucket") {
 		assert.Equal(t, "RetainExceptOnCreate", b["DeletionPolicy"], id)
-		assert.Equal(t, obj{"EventBridgeConfiguration": obj{"EventBridgeEnabled": true}}, b["Properties"].(obj)["NotificationConfiguration"], id)
+		assert.Equal(t, object{"EventBridgeConfiguration": object{"EventBridgeEnabled": true}}, b["Properties"].(object)["NotificationConfiguration"], id)
 	}
 	s.Count(t, "Custom::S3BucketNotifications", 0)
 	// A failed first deploy must not block its retry: nothing survives the rollback of the create
 	// that made it.
-	for id, r := range s.JSON["Resources"].(obj) {
-		assert.NotEqual(t, "Retain", r.(obj)["DeletionPolicy"], id)
+	for id, r := range s.JSON["Resources"].(object) {
+		assert.NotEqual(t, "Retain", r.(object)["DeletionPolicy"], id)
 	}
 }
 
@@ -220,10 +234,10 @@ func TestStatefulLogicalIDs(t *testing.T) {
 // the notifications' dead-letter queue, and links to the dashboard.
 func TestDeliveryMetrics(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::Lambda::Function", obj{"Environment": obj{"Variables": obj_(obj{"STAGES": "Deploy", "PIPELINE": obj{"Ref": any_()}})}})
-	s.Has(t, "AWS::DynamoDB::Table", obj{"SSESpecification": obj_(obj{"KMSMasterKeyId": getAtt("PipelineArtifactKey")})})
-	s.Has(t, "AWS::Lambda::EventInvokeConfig", obj{"FunctionName": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^DeliveryFunction"))},
-		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("NotificationRuleDeadLetters")}}})
+	s.Has(t, "AWS::Lambda::Function", object{"Environment": object{"Variables": objectLike(object{"STAGES": "Deploy", "PIPELINE": object{"Ref": anyValue()}})}})
+	s.Has(t, "AWS::DynamoDB::Table", object{"SSESpecification": objectLike(object{"KMSMasterKeyId": getAtt("PipelineArtifactKey")})})
+	s.Has(t, "AWS::Lambda::EventInvokeConfig", object{"FunctionName": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^DeliveryFunction"))},
+		"DestinationConfig": object{"OnFailure": object{"Destination": getAtt("NotificationRuleDeadLetters")}}})
 	assert.Contains(t, s.JSON["Outputs"], "DashboardUrl")
 	s.Count(t, "AWS::CloudWatch::Dashboard", 1)
 }
@@ -247,15 +261,15 @@ func toJSON(v any) string {
 func TestImportedRepositoryAndBranch(t *testing.T) {
 	s := synth(t, "instances")
 	s.Count(t, "AWS::CodeCommit::Repository", 0)
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
-		"Configuration": obj{"RepositoryName": "legacy-app", "BranchName": "release/1", "PollForSourceChanges": false},
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Source", "Actions": arrayWith(objectLike(object{
+		"Configuration": object{"RepositoryName": "legacy-app", "BranchName": "release/1", "PollForSourceChanges": false},
 	}))}))})
-	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{
-		"source": []any{"aws.codecommit"}, "resources": arr(obj_(obj{"Fn::Join": any_()})),
-		"detail": obj_(obj{"referenceName": []any{"release/1"}}),
+	s.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{
+		"source": []any{"aws.codecommit"}, "resources": arrayWith(objectLike(object{"Fn::Join": anyValue()})),
+		"detail": objectLike(object{"referenceName": []any{"release/1"}}),
 	})})
 	assert.False(t, *s.Stack.TerminationProtection())
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"ExecutionMode": "QUEUED"})
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"ExecutionMode": "QUEUED"})
 }
 
 func TestContinuousDeploymentHasNoApproval(t *testing.T) {
@@ -266,36 +280,36 @@ func TestContinuousDeploymentHasNoApproval(t *testing.T) {
 
 func TestApprovalCarriesContext(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Approve", "Actions": arr(obj_(obj{
-		"ActionTypeId": obj{"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
-		"Configuration": obj_(obj{
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Approve", "Actions": arrayWith(objectLike(object{
+		"ActionTypeId": object{"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
+		"Configuration": objectLike(object{
 			"CustomData":         assertions.Match_StringLikeRegexp(jsii.String(`#\{SourceVariables\.CommitId\}[\s\S]*#\{SourceVariables\.CommitMessage\}[\s\S]*#\{BuildVariables\.BUILD_URL\}`)),
-			"ExternalEntityLink": obj{"Fn::Join": arr("", arr("http://", obj{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^FleetLoadBalancer")), "DNSName"}}))},
+			"ExternalEntityLink": object{"Fn::Join": arrayWith("", arrayWith("http://", exact(object{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^FleetLoadBalancer")), "DNSName"}})))},
 		}),
 	}))}))})
 	// Operators may answer exactly this approval.
 	assert.Contains(t, s.Text(), `"/Approve/Approve"`)
 	// With approvers, requests go to an encrypted topic they are subscribed to.
 	b := synth(t, "beanstalk")
-	b.Has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))},
-		"RedrivePolicy": obj{"deadLetterTargetArn": getAtt("NotificationSubscriptionDeadLetters")}})
-	b.Has(t, "AWS::SNS::Topic", obj{"DisplayName": "Pipeline approvals", "KmsMasterKeyId": any_()})
-	b.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Approve", "Actions": arr(obj_(obj{
-		"Configuration": obj_(obj{"NotificationArn": obj{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}}),
+	b.Has(t, "AWS::SNS::Subscription", object{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))},
+		"RedrivePolicy": object{"deadLetterTargetArn": getAtt("NotificationSubscriptionDeadLetters")}})
+	b.Has(t, "AWS::SNS::Topic", object{"DisplayName": "Pipeline approvals", "KmsMasterKeyId": anyValue()})
+	b.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Approve", "Actions": arrayWith(objectLike(object{
+		"Configuration": objectLike(object{"NotificationArn": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))}}),
 	}))}))})
 }
 
 func TestFleet(t *testing.T) {
 	s := synth(t, "default")
 	// EC2 health checks: no replacement loop before the first release.
-	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "2", "MaxSize": "2", "HealthCheckType": "EC2"})
-	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", object{"MinSize": "2", "MaxSize": "2", "HealthCheckType": "EC2"})
+	s.Has(t, "AWS::EC2::LaunchTemplate", object{"LaunchTemplateData": objectLike(object{
 		"InstanceType":        "t3.micro",
-		"MetadataOptions":     obj{"HttpTokens": "required"},
-		"BlockDeviceMappings": arr(obj_(obj{"Ebs": obj_(obj{"Encrypted": true})})),
-		"UserData":            any_(),
+		"MetadataOptions":     object{"HttpTokens": "required"},
+		"BlockDeviceMappings": arrayWith(objectLike(object{"Ebs": objectLike(object{"Encrypted": true})})),
+		"UserData":            anyValue(),
 	})})
-	lt := s.Props("AWS::EC2::LaunchTemplate")["LaunchTemplateData"].(obj)
+	lt := s.Props("AWS::EC2::LaunchTemplate")["LaunchTemplateData"].(object)
 	assert.NotContains(t, lt, "KeyName", "no SSH key")
 	userData := toJSON(lt["UserData"])
 	for _, want := range []string{"retry 10 dnf install -y ruby aws-cfn-bootstrap", "aws-codedeploy-${region:?}.s3.${region}.${url_suffix:?}/latest/install",
@@ -308,7 +322,7 @@ func TestFleet(t *testing.T) {
 	asgs := s.Resources("AWS::AutoScaling::AutoScalingGroup")
 	require.Len(t, asgs, 1)
 	for id, asg := range asgs {
-		assert.Equal(t, obj{"ResourceSignal": obj{"Count": 2.0, "Timeout": "PT15M"}}, asg["CreationPolicy"])
+		assert.Equal(t, object{"ResourceSignal": object{"Count": 2.0, "Timeout": "PT15M"}}, asg["CreationPolicy"])
 		assert.Contains(t, userData, "--resource "+id)
 		for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
 			assert.Contains(t, p["DependsOn"], id)
@@ -317,20 +331,20 @@ func TestFleet(t *testing.T) {
 	absent(t, s, `"FromPort":22`, "SSH port")
 	s.Count(t, "AWS::EC2::NatGateway", 0)
 	s.Count(t, "AWS::EC2::Subnet", 2)
-	s.Has(t, "AWS::ElasticLoadBalancingV2::TargetGroup", obj{"Port": 8080.0, "HealthCheckPath": "/health"})
-	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", obj{"Scheme": "internet-facing"})
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{
+	s.Has(t, "AWS::ElasticLoadBalancingV2::TargetGroup", object{"Port": 8080.0, "HealthCheckPath": "/health"})
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", object{"Scheme": "internet-facing"})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{
 		"DeploymentConfigName":      "CodeDeployDefault.OneAtATime",
-		"AutoRollbackConfiguration": obj{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"}},
-		"AlarmConfiguration":        obj{"Enabled": true, "Alarms": []any{obj{"Name": any_()}, obj{"Name": any_()}}},
-		"LoadBalancerInfo":          obj{"TargetGroupInfoList": arr(obj_(obj{"Name": any_()}))},
-		"AutoScalingGroups":         []any{any_()},
+		"AutoRollbackConfiguration": object{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"}},
+		"AlarmConfiguration":        object{"Enabled": true, "Alarms": []any{object{"Name": anyValue()}, object{"Name": anyValue()}}},
+		"LoadBalancerInfo":          object{"TargetGroupInfoList": arrayWith(objectLike(object{"Name": anyValue()}))},
+		"AutoScalingGroups":         []any{anyValue()},
 	})
 	// Alarms that would fire before the first release would stop every release.
-	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB", "TreatMissingData": "notBreaching"})
-	s.Has(t, "AWS::CloudWatch::Alarm", obj{"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "TreatMissingData": "notBreaching"})
+	s.Has(t, "AWS::CloudWatch::Alarm", object{"MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB", "TreatMissingData": "notBreaching"})
+	s.Has(t, "AWS::CloudWatch::Alarm", object{"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "TreatMissingData": "notBreaching"})
 	absent(t, s, "UnHealthyHostCount", "an unhealthy-host alarm")
-	s.Has(t, "AWS::EC2::FlowLog", obj{"LogDestinationType": "s3"})
+	s.Has(t, "AWS::EC2::FlowLog", object{"LogDestinationType": "s3"})
 }
 
 // TestCodeDeployRoleForLaunchTemplates: AWS documents ec2:RunInstances, ec2:CreateTags and
@@ -355,7 +369,7 @@ func TestCodeDeployRoleForLaunchTemplates(t *testing.T) {
 // encrypted group kept a year, not to implicit groups kept forever.
 func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 365.0, "KmsKeyId": any_()})
+	s.Has(t, "AWS::Logs::LogGroup", object{"RetentionInDays": 365.0, "KmsKeyId": anyValue()})
 	for id, f := range s.Resources("AWS::Lambda::Function") {
 		group := `CustomResourceLogs`
 		if strings.HasPrefix(id, "NotificationFormatter") {
@@ -364,7 +378,7 @@ func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 		if strings.HasPrefix(id, "DeliveryFunction") {
 			group = `DeliveryLogs`
 		}
-		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"`+group+`[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(obj)["LoggingConfig"]), id)
+		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"`+group+`[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(object)["LoggingConfig"]), id)
 	}
 	// CloudWatch Logs may use the keys for this account's log groups only.
 	for id, k := range s.Resources("AWS::KMS::Key") {
@@ -393,10 +407,10 @@ func TestFleetReadsArtifactsOnly(t *testing.T) {
 
 func TestInstancesTarget(t *testing.T) {
 	s := synth(t, "instances")
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{
-		"Ec2TagSet":                 obj{"Ec2TagSetList": []any{obj{"Ec2TagGroup": []any{obj{"Key": "Env", "Value": "prod", "Type": "KEY_AND_VALUE"}}}}},
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{
+		"Ec2TagSet":                 object{"Ec2TagSetList": []any{object{"Ec2TagGroup": []any{object{"Key": "Env", "Value": "prod", "Type": "KEY_AND_VALUE"}}}}},
 		"DeploymentConfigName":      "CodeDeployDefault.AllAtOnce",
-		"AutoRollbackConfiguration": obj{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"}},
+		"AutoRollbackConfiguration": object{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"}},
 	})
 	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 0)
 	s.Count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
@@ -411,20 +425,20 @@ func TestInstancesTarget(t *testing.T) {
 
 func TestBeanstalkTarget(t *testing.T) {
 	s := synth(t, "beanstalk")
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Deploy", "Actions": arr(obj_(obj{
-		"ActionTypeId":  obj{"Category": "Deploy", "Owner": "AWS", "Provider": "ElasticBeanstalk", "Version": "1"},
-		"Configuration": obj{"ApplicationName": "tutorial", "EnvironmentName": "tutorial-env"},
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Deploy", "Actions": arrayWith(objectLike(object{
+		"ActionTypeId":  object{"Category": "Deploy", "Owner": "AWS", "Provider": "ElasticBeanstalk", "Version": "1"},
+		"Configuration": object{"ApplicationName": "tutorial", "EnvironmentName": "tutorial-env"},
 	}))}))})
 	s.Count(t, "AWS::CodeDeploy::DeploymentGroup", 0)
 	s.Count(t, "AWS::EC2::VPC", 0)
 	// No CodeDeploy feed without deployment groups: the source trigger, the pipeline feed, the
-	// pull request checks and the delivery metrics' three.
-	s.Count(t, "AWS::Events::Rule", 6)
+	// pull request checks and the delivery metrics' four (no alarms to watch).
+	s.Count(t, "AWS::Events::Rule", 7)
 	// Only the pipeline's role may assume the action role with Beanstalk administrator rights, and
 	// the role reads and decrypts the artifacts CodePipeline hands to Beanstalk.
-	s.Has(t, "AWS::IAM::Role", obj{
-		"AssumeRolePolicyDocument": obj{"Statement": []any{obj_(obj{"Principal": obj{"AWS": getAtt("PipelineRole")}})}},
-		"ManagedPolicyArns":        arr(obj{"Fn::Join": []any{"", arr(":iam::aws:policy/AdministratorAccess-AWSElasticBeanstalk")}}),
+	s.Has(t, "AWS::IAM::Role", object{
+		"AssumeRolePolicyDocument": object{"Statement": []any{objectLike(object{"Principal": object{"AWS": getAtt("PipelineRole")}})}},
+		"ManagedPolicyArns":        arrayWith(exact(object{"Fn::Join": []any{"", arrayWith(":iam::aws:policy/AdministratorAccess-AWSElasticBeanstalk")}})),
 	})
 	for id, r := range s.Resources("AWS::IAM::Role") {
 		assert.NotContains(t, toJSON(r), ":root", "%s: no role trusts the whole account for Beanstalk", id)
@@ -441,17 +455,17 @@ func TestBeanstalkTarget(t *testing.T) {
 
 func TestPullRequestChecks(t *testing.T) {
 	s := synth(t, "default")
-	s.Has(t, "AWS::CodeBuild::Project", obj{
-		"Source":        obj_(obj{"Type": "CODECOMMIT"}),
-		"Environment":   obj_(obj{"PrivilegedMode": false}),
-		"EncryptionKey": any_(),
-		"LogsConfig":    obj{"CloudWatchLogs": obj_(obj{"Status": "ENABLED"})},
+	s.Has(t, "AWS::CodeBuild::Project", object{
+		"Source":        objectLike(object{"Type": "CODECOMMIT"}),
+		"Environment":   objectLike(object{"PrivilegedMode": false}),
+		"EncryptionKey": anyValue(),
+		"LogsConfig":    object{"CloudWatchLogs": objectLike(object{"Status": "ENABLED"})},
 	})
-	s.Has(t, "AWS::Events::Rule", obj{
-		"EventPattern": obj_(obj{"source": []any{"aws.codecommit"}, "detail": obj{"event": []any{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}}),
-		"Targets": []any{obj_(obj{
-			"InputTransformer": obj_(obj{"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"sourceVersion":<detail-sourceCommit>`))}),
-			"DeadLetterConfig": any_(), "RetryPolicy": any_(),
+	s.Has(t, "AWS::Events::Rule", object{
+		"EventPattern": objectLike(object{"source": []any{"aws.codecommit"}, "detail": object{"event": []any{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}}),
+		"Targets": []any{objectLike(object{
+			"InputTransformer": objectLike(object{"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"sourceVersion":<detail-sourceCommit>`))}),
+			"DeadLetterConfig": anyValue(), "RetryPolicy": object{"MaximumRetryAttempts": 185.0, "MaximumEventAgeInSeconds": 86400.0},
 		})},
 	})
 	var prPolicy string
@@ -479,25 +493,25 @@ func TestPullRequestChecks(t *testing.T) {
 
 func TestRegionalStackLogsItsLoadBalancer(t *testing.T) {
 	s := synth(t, "regional")
-	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", obj{"LoadBalancerAttributes": arr(obj{"Key": "access_logs.s3.enabled", "Value": "true"})})
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", object{"LoadBalancerAttributes": arrayWith(exact(object{"Key": "access_logs.s3.enabled", "Value": "true"}))})
 	absent(t, s, "AwsSolutions-ELB2", "no ELB2 suppression once the region is known")
 }
 
 func TestFleetSettings(t *testing.T) {
 	s := synth(t, "regional")
-	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", obj{"MinSize": "3", "MaxSize": "3"})
-	s.Has(t, "AWS::EC2::LaunchTemplate", obj{"LaunchTemplateData": obj_(obj{"InstanceType": "t3.small"})})
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", obj{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
+	s.Has(t, "AWS::AutoScaling::AutoScalingGroup", object{"MinSize": "3", "MaxSize": "3"})
+	s.Has(t, "AWS::EC2::LaunchTemplate", object{"LaunchTemplateData": objectLike(object{"InstanceType": "t3.small"})})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{"DeploymentConfigName": "CodeDeployDefault.HalfAtATime"})
 }
 
 // TestNewRepositoryNameAndBranch: a new repository takes its name, and its first commit, the
 // trigger and the merge protection take the branch.
 func TestNewRepositoryNameAndBranch(t *testing.T) {
 	s := synth(t, "regional")
-	s.Has(t, "AWS::CodeCommit::Repository", obj{"RepositoryName": "shop", "Code": obj_(obj{"BranchName": "develop"})})
-	s.Has(t, "AWS::Events::Rule", obj{"EventPattern": obj_(obj{"detail": obj_(obj{"referenceName": []any{"develop"}})})})
-	s.Has(t, "AWS::CodePipeline::Pipeline", obj{"Stages": arr(obj_(obj{"Name": "Source", "Actions": arr(obj_(obj{
-		"Configuration": obj_(obj{"BranchName": "develop"}),
+	s.Has(t, "AWS::CodeCommit::Repository", object{"RepositoryName": "shop", "Code": objectLike(object{"BranchName": "develop"})})
+	s.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{"detail": objectLike(object{"referenceName": []any{"develop"}})})})
+	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Source", "Actions": arrayWith(objectLike(object{
+		"Configuration": objectLike(object{"BranchName": "develop"}),
 	}))}))})
 	assert.True(t, strings.Contains(s.Text(), `refs/heads/develop`), "pull requests into develop need a passing check")
 }

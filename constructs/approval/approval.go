@@ -17,7 +17,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -70,7 +71,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Approval {
 		props = &Props{}
 	}
 	for _, email := range props.Emails {
-		rules.Must("approval.New: props.Emails", rules.EmailAddress(email))
+		guard.Must("approval.New: props.Emails", names.EmailAddress(email))
 	}
 	a := &Approval{Topic: props.Topic}
 	constructs.NewConstruct_Override(a, scope, id)

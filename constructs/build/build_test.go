@@ -53,7 +53,7 @@ func TestDefaults(t *testing.T) {
 	assert.Empty(t, s.NagErrors)
 	s.Has(t, "AWS::CodeBuild::Project", map[string]any{
 		"Cache":       map[string]any{"Type": "LOCAL", "Modes": []any{"LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE"}},
-		"Environment": cdktest.Obj(map[string]any{"PrivilegedMode": false, "EnvironmentVariables": cdktest.Arr(map[string]any{"Name": "TOKEN", "Type": "SECRETS_MANAGER", "Value": "ci/token"})}),
+		"Environment": cdktest.ObjectLike(map[string]any{"PrivilegedMode": false, "EnvironmentVariables": cdktest.ArrayWith(assertions.Match_Exact(map[string]any{"Name": "TOKEN", "Type": "SECRETS_MANAGER", "Value": "ci/token"}))}),
 	})
 	s.Has(t, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
 	assert.Contains(t, toJSON(s.Resources("AWS::IAM::Policy")), `"secretsmanager:GetSecretValue"`, "the project may read the secret")

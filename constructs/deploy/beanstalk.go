@@ -9,7 +9,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -40,11 +41,11 @@ type Beanstalk struct {
 
 // NewBeanstalk creates a Beanstalk target. It panics when a name is missing or invalid.
 func NewBeanstalk(scope constructs.Construct, id *string, props *BeanstalkProps) *Beanstalk {
-	rules.Required("deploy.NewBeanstalk", "Application", props == nil || props.Application == nil)
-	rules.Required("deploy.NewBeanstalk", "Environment", props.Environment == nil)
-	rules.Required("deploy.NewBeanstalk", "PipelineRole", props.PipelineRole == nil)
-	rules.Must("deploy.NewBeanstalk: props.Application", rules.BeanstalkApplication(*props.Application))
-	rules.Must("deploy.NewBeanstalk: props.Environment", rules.BeanstalkEnvironment(*props.Environment))
+	guard.Required("deploy.NewBeanstalk", "Application", props == nil || props.Application == nil)
+	guard.Required("deploy.NewBeanstalk", "Environment", props.Environment == nil)
+	guard.Required("deploy.NewBeanstalk", "PipelineRole", props.PipelineRole == nil)
+	guard.Must("deploy.NewBeanstalk: props.Application", names.BeanstalkApplication(*props.Application))
+	guard.Must("deploy.NewBeanstalk: props.Environment", names.BeanstalkEnvironment(*props.Environment))
 	b := &Beanstalk{props: *props}
 	constructs.NewConstruct_Override(b, scope, id)
 	// The library's default action role trusts the whole account, so any principal allowed
@@ -80,8 +81,8 @@ func (b *Beanstalk) URL() *string { return nil }
 // DeploymentGroup is nil: Elastic Beanstalk does not use CodeDeploy.
 func (b *Beanstalk) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return nil }
 
-// Ready is nil: the environment already exists.
-func (b *Beanstalk) Ready() constructs.IDependable { return nil }
+// Ready is an empty group: the environment already exists.
+func (b *Beanstalk) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }
 
 // WatchedAlarms is nil: the stack knows no alarms of the environment.
 func (b *Beanstalk) WatchedAlarms() []awscloudwatch.IAlarm { return nil }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 )
 
@@ -21,13 +23,31 @@ type Target interface {
 	URL() *string
 	// DeploymentGroup is the CodeDeploy deployment group, or nil where CodeDeploy is not used.
 	DeploymentGroup() awscodedeploy.IServerDeploymentGroup
-	// Ready is what must be created before a first release can succeed, or nil. CodePipeline
-	// starts its first execution when the pipeline is created, so a pipeline in the same stack
-	// should depend on it: pipeline.Node().AddDependency(target.Ready()).
+	// Ready is what must be created before a first release can succeed: never nil, an empty group
+	// when there is nothing to wait for. CodePipeline starts its first execution when the pipeline
+	// is created, so a pipeline in the same stack should depend on it:
+	// pipeline.Node().AddDependency(target.Ready()).
 	Ready() constructs.IDependable
 	// WatchedAlarms are the alarms a deploy stage may bake with, or nil.
 	WatchedAlarms() []awscloudwatch.IAlarm
 }
+
+// ArtifactReader is a Target whose own principals read the revisions it deploys: Fleet's
+// instances, and those that carry Instances' InstancePolicy. A target in another account or region
+// reads them from a bucket it cannot be created with (CodePipeline's copy in its region, or the
+// pipeline's bucket named from another stack), so that bucket is given afterwards. Beanstalk is not
+// one (CodePipeline hands Elastic Beanstalk the revision, with the library's grants to the action
+// role), nor is Existing (its instances' roles are the caller's).
+type ArtifactReader interface {
+	// ReadArtifacts lets the target read revisions from bucket and decrypt them with key; either
+	// may be nil.
+	ReadArtifacts(bucket awss3.IBucket, key awskms.IKey)
+}
+
+var (
+	_ ArtifactReader = (*Fleet)(nil)
+	_ ArtifactReader = (*Instances)(nil)
+)
 
 // Existing is a Target for an existing CodeDeploy deployment group, for example one imported with
 // awscodedeploy.ServerDeploymentGroup_FromServerDeploymentGroupAttributes; url may be nil. The
@@ -49,7 +69,7 @@ func (e existing) URL() *string { return e.url }
 
 func (e existing) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return e.group }
 
-func (e existing) Ready() constructs.IDependable { return nil }
+func (e existing) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }
 
 func (e existing) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
 
@@ -71,10 +91,8 @@ func Config(name string) awscodedeploy.IServerDeploymentConfig {
 // stopped, or that tripped an alarm while it rolled out.
 func rollback(withAlarms bool) *awscodedeploy.AutoRollbackConfig {
 	return &awscodedeploy.AutoRollbackConfig{
-		FailedDeployment:  ptr(true),
-		StoppedDeployment: ptr(true),
-		DeploymentInAlarm: ptr(withAlarms),
+		FailedDeployment:  new(true),
+		StoppedDeployment: new(true),
+		DeploymentInAlarm: new(withAlarms),
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

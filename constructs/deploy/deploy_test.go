@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -97,8 +98,8 @@ func TestFleetWithARegionLogsItsLoadBalancer(t *testing.T) {
 	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
-	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{"LoadBalancerAttributes": cdktest.Arr(
-		map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
+	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{"LoadBalancerAttributes": cdktest.ArrayWith(
+		assertions.Match_Exact(map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"}),
 	)})
 	assert.NotContains(t, s.Text(), "AwsSolutions-ELB2")
 }
@@ -112,7 +113,7 @@ func TestFleetWithACertificateServesHTTPS(t *testing.T) {
 	s.Has(t, "AWS::ElasticLoadBalancingV2::Listener", map[string]any{"Port": 443.0, "Protocol": "HTTPS", "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
 		"Certificates": []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}}})
 	s.Has(t, "AWS::ElasticLoadBalancingV2::Listener", map[string]any{"Port": 80.0, "Protocol": "HTTP",
-		"DefaultActions": []any{cdktest.Obj(map[string]any{"Type": "redirect", "RedirectConfig": cdktest.Obj(map[string]any{"Port": "443", "Protocol": "HTTPS"})})}})
+		"DefaultActions": []any{cdktest.ObjectLike(map[string]any{"Type": "redirect", "RedirectConfig": cdktest.ObjectLike(map[string]any{"Port": "443", "Protocol": "HTTPS"})})}})
 	assert.Contains(t, cdktest.Resolve(stack, fleet.URL()), "https://")
 }
 
@@ -132,7 +133,7 @@ func TestNilProps(t *testing.T) {
 	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"Ec2TagSet": cdktest.Obj(map[string]any{})})
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"Ec2TagSet": cdktest.ObjectLike(map[string]any{})})
 	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Application is required", func() { deploy.NewBeanstalk(stack, jsii.String("B1"), nil) })
 	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Environment is required", func() {
 		deploy.NewBeanstalk(stack, jsii.String("B2"), &deploy.BeanstalkProps{Application: jsii.String("app")})
@@ -155,4 +156,16 @@ func TestPropsAreCheckedLikeSettings(t *testing.T) {
 		deploy.NewBeanstalk(stack, jsii.String("BadEnv"), &deploy.BeanstalkProps{Application: jsii.String("app"), Environment: jsii.String("-x"), PipelineRole: role})
 	})
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
+}
+
+// TestInstancesBakeWithTheirAlarms: alarms given to Instances stop a deployment and are the ones
+// a deploy stage bakes with; without them there is nothing to bake with.
+func TestInstancesBakeWithTheirAlarms(t *testing.T) {
+	stack := cdktest.NewStack("InstanceAlarms")
+	alarm := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Errors"), jsii.String("app-errors"))
+	in := deploy.NewInstances(stack, jsii.String("Watched"), &deploy.InstancesProps{Alarms: []awscloudwatch.IAlarm{alarm}})
+	if assert.Len(t, in.WatchedAlarms(), 1) {
+		assert.Equal(t, "app-errors", *in.WatchedAlarms()[0].AlarmName())
+	}
+	assert.Empty(t, deploy.NewInstances(stack, jsii.String("Unwatched"), nil).WatchedAlarms())
 }

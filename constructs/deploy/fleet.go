@@ -19,7 +19,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/instancetype"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -100,47 +101,63 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		props = &FleetProps{}
 	}
 	if props.InstanceType != nil {
-		rules.Must("deploy.NewFleet: props.InstanceType", rules.InstanceType(*props.InstanceType.ToString()))
+		guard.Must("deploy.NewFleet: props.InstanceType", instancetype.Check(*props.InstanceType.ToString()))
 	}
-	f := &Fleet{Vpc: props.Vpc}
+	f := &Fleet{Vpc: props.Vpc, certificate: props.Certificate}
 	constructs.NewConstruct_Override(f, scope, id)
-	port := orNumber(props.Port, 8080)
 	logs := props.LogBucket
 	if logs == nil {
 		logs = secure.NewLogBucket(f, "Logs")
 	}
 	if f.Vpc == nil {
-		vpc := awsec2.NewVpc(f, jsii.String("Vpc"), &awsec2.VpcProps{
-			MaxAzs:      jsii.Number(2),
-			NatGateways: jsii.Number(0),
-			SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
-				Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24),
-			}},
-		})
-		// The library closes the default security group with a Lambda-backed custom resource that
-		// is a plain CfnResource, which cdk-nag in the app does not inspect but auditors of the
-		// template do. Its function would log to an implicit group, unencrypted and kept forever.
-		if provider := awscdk.Stack_Of(f).Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider")); provider != nil {
-			secure.Suppress(provider, "AwsSolutions-IAM4", "The library's provider for closing the VPC's default security group logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-				secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
-			provider.Node().FindChild(jsii.String("Handler")).(awscdk.CfnResource).AddPropertyOverride(
-				jsii.String("LoggingConfig.LogGroup"), secure.CustomResourceLogs(f, props.ArtifactKey).LogGroupName())
-		}
-		if !*awscdk.Token_IsUnresolved(awscdk.Stack_Of(f).Region()) {
-			// With a known region the library places subnets in the zones the CLI looked up
-			// (cdk.context.json), so that they stay put across deploys; cfn-lint's W3010 objects
-			// to any zone written out, so it is waived on these subnets alone.
-			for _, subnet := range *vpc.PublicSubnets() {
-				subnet.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("cfn-lint"),
-					map[string]any{"config": map[string]any{"ignore_checks": []string{"W3010"}}})
-			}
-		}
-		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
-			Destination: awsec2.FlowLogDestination_ToS3(logs, jsii.String("flow-logs/"), nil),
-		})
-		f.Vpc = vpc
+		f.Vpc = f.newVpc(logs, props.ArtifactKey)
 	}
+	f.InstanceRole = f.newInstanceRole(props.ArtifactBucket, props.ArtifactKey)
+	template, userData := f.newLaunchTemplate(props.InstanceType)
+	f.AutoScalingGroup = f.newAutoScalingGroup(template, userData, orNumber(props.Size, 2))
+	f.LoadBalancer, f.TargetGroup = f.newLoadBalancer(logs, orNumber(props.Port, 8080), orString(props.HealthCheckPath, "/health"))
+	f.Alarms = f.newAlarms(props.Name)
+	f.Group = f.newDeploymentGroup(props, template)
+	return f
+}
 
+// newVpc is the fleet's own VPC: public subnets in two zones, no NAT gateway, flow logs to logs.
+// key encrypts the logs of the library's function that closes the default security group.
+func (f *Fleet) newVpc(logs awss3.IBucket, key awskms.IKey) awsec2.Vpc {
+	vpc := awsec2.NewVpc(f, jsii.String("Vpc"), &awsec2.VpcProps{
+		MaxAzs:      jsii.Number(2),
+		NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+			Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24),
+		}},
+	})
+	// The library closes the default security group with a Lambda-backed custom resource that
+	// is a plain CfnResource, which cdk-nag in the app does not inspect but auditors of the
+	// template do. Its function would log to an implicit group, unencrypted and kept forever.
+	if provider := awscdk.Stack_Of(f).Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider")); provider != nil {
+		secure.Suppress(provider, "AwsSolutions-IAM4", "The library's provider for closing the VPC's default security group logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+			secure.AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
+		provider.Node().FindChild(jsii.String("Handler")).(awscdk.CfnResource).AddPropertyOverride(
+			jsii.String("LoggingConfig.LogGroup"), secure.CustomResourceLogs(f, key).LogGroupName())
+	}
+	if !*awscdk.Token_IsUnresolved(awscdk.Stack_Of(f).Region()) {
+		// With a known region the library places subnets in the zones the CLI looked up
+		// (cdk.context.json), so that they stay put across deploys; cfn-lint's W3010 objects
+		// to any zone written out, so it is waived on these subnets alone.
+		for _, subnet := range *vpc.PublicSubnets() {
+			subnet.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("cfn-lint"),
+				map[string]any{"config": map[string]any{"ignore_checks": []string{"W3010"}}})
+		}
+	}
+	vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToS3(logs, jsii.String("flow-logs/"), nil),
+	})
+	return vpc
+}
+
+// newInstanceRole is the instances' role: Session Manager, and reading the revisions in bucket,
+// encrypted with key.
+func (f *Fleet) newInstanceRole(bucket awss3.IBucket, key awskms.IKey) awsiam.Role {
 	role := awsiam.NewRole(f, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		// A name only when a pipeline in another account or region must name the role (the
 		// library's CodeDeploy action lets it read the pipeline's bucket).
@@ -151,10 +168,13 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	})
 	secure.Suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is AWS's minimal policy for Session Manager, which replaces SSH and port 22.",
 		secure.AWSManagedPolicy("AmazonSSMManagedInstanceCore"))
-	f.InstanceRole = role
-	grantArtifacts(role, props.ArtifactBucket, props.ArtifactKey)
+	grantArtifacts(role, bucket, key)
+	return role
+}
 
-	instanceType := props.InstanceType
+// newLaunchTemplate describes an instance: Amazon Linux 2023 of the type's architecture, IMDSv2
+// only, an encrypted disk, no SSH, and user data that installs the CodeDeploy agent.
+func (f *Fleet) newLaunchTemplate(instanceType awsec2.InstanceType) (awsec2.LaunchTemplate, awsec2.UserData) {
 	if instanceType == nil {
 		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
 	}
@@ -162,9 +182,9 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
 		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
-		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(nil),
+		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpuType(instanceType)}),
 		InstanceType:  instanceType,
-		Role:          role,
+		Role:          f.InstanceRole,
 		UserData:      userData,
 		RequireImdsv2: jsii.Bool(true),
 		BlockDevices: &[]*awsec2.BlockDevice{{
@@ -178,8 +198,13 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 			Description: jsii.String("Fleet instances: only the load balancer may connect; no SSH."),
 		}),
 	})
-	size := orNumber(props.Size, 2)
-	f.AutoScalingGroup = awsautoscaling.NewAutoScalingGroup(f, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
+	return template, userData
+}
+
+// newAutoScalingGroup keeps size instances of template running in the public subnets. Its
+// creation waits for every instance's signal from userData: the agent runs.
+func (f *Fleet) newAutoScalingGroup(template awsec2.LaunchTemplate, userData awsec2.UserData, size *float64) awsautoscaling.AutoScalingGroup {
+	group := awsautoscaling.NewAutoScalingGroup(f, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:            f.Vpc,
 		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 		LaunchTemplate: template,
@@ -192,40 +217,46 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		// Created only when every instance runs the agent: the user data signals its status.
 		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{Timeout: awscdk.Duration_Minutes(jsii.Number(15))}),
 	})
-	userData.AddSignalOnExitCommand(f.AutoScalingGroup)
-	secure.Suppress(f.AutoScalingGroup, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
+	userData.AddSignalOnExitCommand(group)
+	secure.Suppress(group, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
+	return group
+}
 
-	f.LoadBalancer = awselasticloadbalancingv2.NewApplicationLoadBalancer(f, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
+// newLoadBalancer is the application's public endpoint, logging to logs where the region is
+// known: HTTP on port 80, or with a certificate HTTPS on 443 and a redirect from 80. Its target
+// group holds the Auto Scaling group's instances, probed at healthCheckPath on port.
+func (f *Fleet) newLoadBalancer(logs awss3.IBucket, port *float64, healthCheckPath *string) (awselasticloadbalancingv2.ApplicationLoadBalancer, awselasticloadbalancingv2.ApplicationTargetGroup) {
+	lb := awselasticloadbalancingv2.NewApplicationLoadBalancer(f, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
 		Vpc:                     f.Vpc,
 		InternetFacing:          jsii.Bool(true),
 		DropInvalidHeaderFields: jsii.Bool(true),
 	})
 	if *awscdk.Token_IsUnresolved(awscdk.Stack_Of(f).Region()) {
-		secure.Suppress(f.LoadBalancer, "AwsSolutions-ELB2", "Load balancer access logs need the region's log-delivery principal, which an environment-agnostic synth cannot know; a stack with a region (as cdk deploy gives it) logs to LogBucket.")
+		secure.Suppress(lb, "AwsSolutions-ELB2", "Load balancer access logs need the region's log-delivery principal, which an environment-agnostic synth cannot know; a stack with a region (as cdk deploy gives it) logs to LogBucket.")
 	} else {
-		f.LoadBalancer.LogAccessLogs(logs, jsii.String("load-balancer"))
+		lb.LogAccessLogs(logs, jsii.String("load-balancer"))
 	}
 	var listener awselasticloadbalancingv2.ApplicationListener
-	if f.certificate = props.Certificate; f.certificate != nil {
-		listener = f.LoadBalancer.AddListener(jsii.String("Https"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+	if f.certificate != nil {
+		listener = lb.AddListener(jsii.String("Https"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
 			Port: jsii.Number(443), Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTPS, Open: jsii.Bool(true),
 			Certificates: &[]awselasticloadbalancingv2.IListenerCertificate{awselasticloadbalancingv2.ListenerCertificate_FromCertificateManager(f.certificate)},
 			SslPolicy:    awselasticloadbalancingv2.SslPolicy_RECOMMENDED_TLS,
 		})
-		f.LoadBalancer.AddRedirect(&awselasticloadbalancingv2.ApplicationLoadBalancerRedirectConfig{SourcePort: jsii.Number(80), TargetPort: jsii.Number(443)})
+		lb.AddRedirect(&awselasticloadbalancingv2.ApplicationLoadBalancerRedirectConfig{SourcePort: jsii.Number(80), TargetPort: jsii.Number(443)})
 	} else {
-		listener = f.LoadBalancer.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+		listener = lb.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
 			Port: jsii.Number(80),
 			Open: jsii.Bool(true),
 		})
 	}
-	secure.Suppress(f.LoadBalancer, "AwsSolutions-EC23", "The load balancer is the application's public endpoint; only it is open to the internet, and the instances accept traffic from it alone.")
-	f.TargetGroup = listener.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+	secure.Suppress(lb, "AwsSolutions-EC23", "The load balancer is the application's public endpoint; only it is open to the internet, and the instances accept traffic from it alone.")
+	targets := listener.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Port:     port,
 		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets:  &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{f.AutoScalingGroup},
 		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
-			Path:                    orString(props.HealthCheckPath, "/health"),
+			Path:                    healthCheckPath,
 			Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
 			Timeout:                 awscdk.Duration_Seconds(jsii.Number(5)),
 			HealthyThresholdCount:   jsii.Number(2),
@@ -234,53 +265,56 @@ func NewFleet(scope constructs.Construct, id *string, props *FleetProps) *Fleet 
 		// A short drain keeps OneAtATime releases quick; the app answers in milliseconds.
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
+	return lb, targets
+}
 
-	// Both alarms stay quiet while no traffic reaches the targets: before the first release the
-	// load balancer answers 503 itself, which is not a target error. An alarm on unhealthy hosts
-	// would fire then, and during the first rollout, and CodeDeploy would stop every release.
+// newAlarms watches the target group for server errors and slow responses; name, when given,
+// prefixes their names. Both stay quiet while no traffic reaches the targets: before the first
+// release the load balancer answers 503 itself, which is not a target error. An alarm on unhealthy
+// hosts would fire then, and during the first rollout, and CodeDeploy would stop every release.
+func (f *Fleet) newAlarms(name *string) []awscloudwatch.Alarm {
 	period := awscdk.Duration_Minutes(jsii.Number(1))
-	alarmName := func(suffix string) *string {
-		if props.Name == nil {
-			return nil
+	alarm := func(id string, metric awscloudwatch.Metric, description string, threshold, periods float64, comparison awscloudwatch.ComparisonOperator) awscloudwatch.Alarm {
+		var alarmName *string
+		if name != nil {
+			alarmName = jsii.String(*name + "-" + id)
 		}
-		return jsii.String(*props.Name + "-" + suffix)
+		return metric.CreateAlarm(f, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+			AlarmName:          alarmName,
+			AlarmDescription:   jsii.String(description),
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(periods),
+			ComparisonOperator: comparison,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
 	}
-	f.Alarms = []awscloudwatch.Alarm{
-		f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
+	return []awscloudwatch.Alarm{
+		alarm("ServerErrors", f.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{
 			Period: period, Statistic: jsii.String("Sum"),
-		}).CreateAlarm(f, jsii.String("ServerErrors"), &awscloudwatch.CreateAlarmOptions{
-			AlarmName:          alarmName("ServerErrors"),
-			AlarmDescription:   jsii.String("The application answers with 5xx errors: roll the deployment back."),
-			Threshold:          jsii.Number(10),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		}),
-		f.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
+		}), "The application answers with 5xx errors: roll the deployment back.", 10, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD),
+		alarm("SlowResponses", f.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
 			Period: period, Statistic: jsii.String("p99"),
-		}).CreateAlarm(f, jsii.String("SlowResponses"), &awscloudwatch.CreateAlarmOptions{
-			AlarmName:          alarmName("SlowResponses"),
-			AlarmDescription:   jsii.String("The application's p99 response time is over 2 seconds for 3 minutes: roll the deployment back."),
-			Threshold:          jsii.Number(2),
-			EvaluationPeriods:  jsii.Number(3),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		}),
+		}), "The application's p99 response time is over 2 seconds for 3 minutes: roll the deployment back.", 2, 3, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD),
 	}
-	alarms := f.WatchedAlarms()
-	f.Group = newGroup(f, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
+}
+
+// newDeploymentGroup is the CodeDeploy deployment group of the Auto Scaling group: it takes each
+// instance out of the target group while updating it, and rolls back on failure, on a stop, and
+// on the alarms. Its service role may launch instances from template.
+func (f *Fleet) newDeploymentGroup(props *FleetProps, template awsec2.LaunchTemplate) awscodedeploy.ServerDeploymentGroup {
+	group := newGroup(f, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		DeploymentGroupName: props.Name,
 		AutoScalingGroups:   &[]awsautoscaling.IAutoScalingGroup{f.AutoScalingGroup},
 		// The fleet's own user data installs the agent: the library's gives up on the first
 		// transient package-manager error and never signals.
 		InstallAgent:    jsii.Bool(false),
 		LoadBalancers:   &[]awscodedeploy.LoadBalancer{awscodedeploy.LoadBalancer_Application(f.TargetGroup)},
-		Alarms:          toAlarmRefs(alarms),
+		Alarms:          toAlarmRefs(f.WatchedAlarms()),
 		AutoRollback:    rollback(true),
 		TerminationHook: jsii.Bool(true),
 	})
-	grantLaunchTemplate(f.Group.Role(), template, role)
-	return f
+	grantLaunchTemplate(group.Role(), template, f.InstanceRole)
+	return group
 }
 
 // grantLaunchTemplate gives CodeDeploy's service role what AWS documents it needs for an Auto
@@ -344,6 +378,16 @@ func (f *Fleet) WatchedAlarms() []awscloudwatch.IAlarm {
 // may be nil), for example the bucket CodePipeline replicates artifacts to in the fleet's region.
 func (f *Fleet) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 	grantArtifacts(f.InstanceRole, bucket, key)
+}
+
+// cpuType is the AMI architecture an instance type runs: an x86_64 AMI on a Graviton type fails the
+// launch ("The architecture 'arm64' of the specified instance type does not match the architecture
+// 'x86_64' of the specified AMI").
+func cpuType(t awsec2.InstanceType) awsec2.AmazonLinuxCpuType {
+	if t.Architecture() == awsec2.InstanceArchitecture_ARM_64 {
+		return awsec2.AmazonLinuxCpuType_ARM_64
+	}
+	return awsec2.AmazonLinuxCpuType_X86_64
 }
 
 func newServerAction(name string, input awscodepipeline.Artifact, group awscodedeploy.IServerDeploymentGroup) awscodepipeline.IAction {

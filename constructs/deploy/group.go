@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -37,16 +38,32 @@ func grantArtifacts(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey) {
 		bucket.GrantRead(role, nil)
 	}
 	if key != nil {
-		// The statement key.GrantDecrypt writes for a key in the role's account; written out, it
-		// also serves a key of the pipeline's account that a stack of another account can only
-		// name by ARN, whose key policy admits that account.
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings("kms:Decrypt"), Resources: jsii.Strings(*key.KeyArn()),
-		}))
+		role.AddToPrincipalPolicy(decryptStatement(key))
 	}
 	secure.SuppressPolicies(role, "AwsSolutions-IAM5",
 		"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, under the artifact bucket only.",
 		"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", `/^Resource::<.+\.Arn>\/\*$/g`)
+}
+
+// decryptStatement is the statement key.GrantDecrypt writes for a key in the grantee's account.
+// Written out, it also serves a key of the pipeline's account that a stack of another account can
+// only name by ARN, whose key policy admits that account; and a key named by its alias (a
+// replication store's, pipeline.Replication), which IAM cannot name: it then covers the keys of the
+// alias's account and region that carry the alias (kms:ResourceAliases), as aws-cdk-lib grants on
+// an imported alias.
+func decryptStatement(key awskms.IKey) awsiam.PolicyStatement {
+	arn := awscdk.Arn_Split(key.KeyArn(), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	if arn.Resource == nil || *arn.Resource != "alias" {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("kms:Decrypt"), Resources: jsii.Strings(*key.KeyArn())})
+	}
+	keys := awscdk.Arn_Format(&awscdk.ArnComponents{
+		Partition: arn.Partition, Service: jsii.String("kms"), Region: arn.Region, Account: arn.Account,
+		Resource: jsii.String("key"), ResourceName: jsii.String("*"),
+	}, nil)
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("kms:Decrypt"), Resources: jsii.Strings(*keys),
+		Conditions: &map[string]any{"ForAnyValue:StringEquals": map[string]any{"kms:ResourceAliases": "alias/" + *arn.ResourceName}},
+	})
 }
 
 func toAlarmRefs(alarms []awscloudwatch.IAlarm) *[]interfacesawscloudwatch.IAlarmRef {

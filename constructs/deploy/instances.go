@@ -10,7 +10,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -51,6 +52,8 @@ type Instances struct {
 	// InstancePolicy lets the instances read and decrypt the pipeline's artifacts; attach it to
 	// their role. It is nil when neither ArtifactBucket nor ArtifactKey was given.
 	InstancePolicy awsiam.ManagedPolicy
+
+	alarms []awscloudwatch.IAlarm
 }
 
 // NewInstances creates Instances. It panics when the tag is not a valid EC2 tag.
@@ -59,8 +62,8 @@ func NewInstances(scope constructs.Construct, id *string, props *InstancesProps)
 		props = &InstancesProps{}
 	}
 	key, value := orString(props.TagKey, "Environment"), orString(props.TagValue, "production")
-	rules.Must("deploy.NewInstances: props.TagKey and TagValue", rules.Tag(*key, *value))
-	in := &Instances{}
+	guard.Must("deploy.NewInstances: props.TagKey and TagValue", names.Tag(*key, *value))
+	in := &Instances{alarms: props.Alarms}
 	constructs.NewConstruct_Override(in, scope, id)
 	in.Group = newGroup(in, props.Application, props.DeploymentConfig, &awscodedeploy.ServerDeploymentGroupProps{
 		DeploymentGroupName: props.Name,
@@ -85,7 +88,7 @@ func (in *Instances) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 		})
 		secure.Suppress(in.InstancePolicy, "AwsSolutions-IAM5",
 			"The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time; the wildcard covers objects of the artifact bucket only, for reading.",
-			`/^Resource::<.+\.Arn>\/\*$/g`, `/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::[a-z0-9.-]+\/\*$/g`)
+			`/^Resource::<.+\.Arn>\/\*$/g`, secure.NamedBucketObjects)
 	}
 	// A managed policy is not a principal, so the library's grants cannot target it; a role that
 	// only exists to receive grants would be one more thing to secure. The statements below are
@@ -100,15 +103,12 @@ func (in *Instances) ReadArtifacts(bucket awss3.IBucket, key awskms.IKey) {
 		}))
 	}
 	if key != nil {
-		in.InstancePolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("kms:Decrypt"),
-			Resources: jsii.Strings(*key.KeyArn()),
-		}))
+		in.InstancePolicy.AddStatements(decryptStatement(key))
 	}
 }
 
-// WatchedAlarms is nil: the stack knows no alarms of existing instances.
-func (in *Instances) WatchedAlarms() []awscloudwatch.IAlarm { return nil }
+// WatchedAlarms are Props.Alarms: those that stop a deployment may bake a deploy stage too.
+func (in *Instances) WatchedAlarms() []awscloudwatch.IAlarm { return in.alarms }
 
 // NewAction returns a CodeDeploy action that releases input to the tagged instances.
 func (in *Instances) NewAction(name string, input awscodepipeline.Artifact) awscodepipeline.IAction {
@@ -121,5 +121,5 @@ func (in *Instances) URL() *string { return nil }
 // DeploymentGroup is the instances' deployment group.
 func (in *Instances) DeploymentGroup() awscodedeploy.IServerDeploymentGroup { return in.Group }
 
-// Ready is nil: the instances already run the agent.
-func (in *Instances) Ready() constructs.IDependable { return nil }
+// Ready is an empty group: the instances already run the agent.
+func (in *Instances) Ready() constructs.IDependable { return constructs.NewDependencyGroup() }

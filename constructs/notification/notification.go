@@ -3,10 +3,12 @@
 // small Go function (package formatter); machines (email-json, http, https, sqs, lambda, firehose,
 // application) get the full event JSON. Nothing is lost: each rule target retries and has a
 // dead-letter queue, so has the function, and so has every subscription.
+//
+// The subscription protocols and the states that notify are package notify's types, which the
+// app's settings use too.
 package notification
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -14,7 +16,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -22,39 +23,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // FormatterPackage is the Go main package of the function that writes the readable messages.
 const FormatterPackage = "github.com/pipekit/cdk-pipeline/constructs/notification/formatter"
-
-// PipelineState is a state of a pipeline execution. It is the same type as settings.PipelineState.
-type PipelineState = rules.PipelineState
-
-// The pipeline execution states that Props.States may name.
-const (
-	PipelineCanceled   = rules.PipelineCanceled
-	PipelineFailed     = rules.PipelineFailed
-	PipelineResumed    = rules.PipelineResumed
-	PipelineStarted    = rules.PipelineStarted
-	PipelineStopped    = rules.PipelineStopped
-	PipelineStopping   = rules.PipelineStopping
-	PipelineSucceeded  = rules.PipelineSucceeded
-	PipelineSuperseded = rules.PipelineSuperseded
-)
-
-// DeploymentState is a state of a CodeDeploy deployment.
-type DeploymentState = rules.DeploymentState
-
-// The CodeDeploy deployment states that notify. A rollback shows as the failed or stopped
-// deployment's FAILURE or STOP, then as the rollback deployment's own START and SUCCESS.
-const (
-	DeploymentStart   = rules.DeploymentStart
-	DeploymentSuccess = rules.DeploymentSuccess
-	DeploymentFailure = rules.DeploymentFailure
-	DeploymentStop    = rules.DeploymentStop
-)
 
 // Props configures a Notification. Nil props means all defaults.
 type Props struct {
@@ -62,8 +38,8 @@ type Props struct {
 	// Default: none; no pipeline feed.
 	Pipeline awscodepipeline.IPipeline
 	// States are the pipeline execution states that notify.
-	// Default: PipelineFailed, PipelineStopped and PipelineSucceeded.
-	States []PipelineState
+	// Default: notify.PipelineFailed, notify.PipelineStopped and notify.PipelineSucceeded.
+	States []notify.PipelineState
 	// DeploymentGroups are the CodeDeploy groups whose deployments notify.
 	// Default: none; no deployment feed.
 	DeploymentGroups []awscodedeploy.IServerDeploymentGroup
@@ -101,16 +77,13 @@ type Notification struct {
 	publisher awsiam.Role
 }
 
-// DeploymentStates are the CodeDeploy states that notify.
-var DeploymentStates = []DeploymentState{DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop}
-
 // New creates a Notification. It panics when a state in States is not a pipeline state.
 func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props == nil {
 		props = &Props{}
 	}
 	for _, state := range props.States {
-		rules.Must("notification.New", rules.OneOf(state, rules.PipelineStates, "a pipeline state"))
+		guard.Must("notification.New", hint.OneOf(state, notify.PipelineStates, "a pipeline state"))
 	}
 	n := &Notification{Key: props.Key, Messages: props.Messages, Events: props.Events}
 	constructs.NewConstruct_Override(n, scope, id)
@@ -145,7 +118,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 	if props.Pipeline != nil {
 		states := props.States
 		if len(states) == 0 {
-			states = []PipelineState{PipelineFailed, PipelineStopped, PipelineSucceeded}
+			states = []notify.PipelineState{notify.PipelineFailed, notify.PipelineStopped, notify.PipelineSucceeded}
 		}
 		// Created here rather than with the pipeline's OnStateChange, so that the rule belongs to
 		// this construct.
@@ -174,7 +147,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 				Detail: &map[string]interface{}{
 					"application":     apps,
 					"deploymentGroup": groups,
-					"state":           DeploymentStates,
+					"state":           notify.DeploymentStates,
 				},
 			},
 		})
@@ -187,8 +160,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Notification {
 // readable message to Messages. Rules of other event types may be fed too; the formatter writes a
 // generic message for types it does not know.
 func (n *Notification) Feed(rule awsevents.Rule) {
-	// EventBridge's most: 185 tries over a day, then the dead-letter queue.
-	attempts, age, dlq := jsii.Number(185), awscdk.Duration_Hours(jsii.Number(24)), n.RuleDeadLetters
+	attempts, age := secure.RetryForADay()
+	dlq := n.RuleDeadLetters
 	rule.AddTarget(awseventstargets.NewLambdaFunction(n.Formatter, &awseventstargets.LambdaFunctionProps{
 		RetryAttempts: attempts, MaxEventAge: age, DeadLetterQueue: dlq,
 	}))
@@ -197,37 +170,21 @@ func (n *Notification) Feed(rule awsevents.Rule) {
 	}))
 }
 
-// newFormatter creates the function that writes the readable messages. It logs to its own
-// encrypted log group through a role that may only write there, publish to Messages, and put
+// newFormatter creates the function that writes the readable messages. It logs to its own log
+// group, encrypted with Key, through a role that may only write there, publish to Messages, and put
 // failed events into the dead-letter queue.
 func (n *Notification) newFormatter() awslambda.Function {
-	logs := secure.NewLogGroup(n, "FormatterLogs", n.Key, awslogs.RetentionDays_ONE_YEAR)
-	role := awsiam.NewRole(n, jsii.String("FormatterRole"), &awsiam.RoleProps{
-		Description: jsii.String("The notification formatter function's role."),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-	})
-	logs.GrantWrite(role)
-	fn := awslambda.NewFunction(n, jsii.String("Formatter"), &awslambda.FunctionProps{
-		Description:  jsii.String("Writes pipeline and deployment events as readable messages for email and SMS."),
-		Runtime:      gofunc.Runtime(),
-		Architecture: gofunc.Architecture(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         gofunc.Code(FormatterPackage),
-		MemorySize:   jsii.Number(128),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
-		Role:         role,
-		LogGroup:     logs,
-		Environment: &map[string]*string{
-			"TOPIC_ARN":      n.Messages.TopicArn(),
-			"AWS_URL_SUFFIX": awscdk.Aws_URL_SUFFIX(),
-		},
+	f := gofunc.New(n, jsii.String("Formatter"), &gofunc.Props{
+		Package:     FormatterPackage,
+		Description: jsii.String("Writes pipeline and deployment events as readable messages for email and SMS."),
+		// Made here, where it always was, so that the retained group keeps its logical id.
+		Logs:        secure.NewLogGroup(n, "FormatterLogs", n.Key, awslogs.RetentionDays_ONE_YEAR),
+		Environment: &map[string]*string{"TOPIC_ARN": n.Messages.TopicArn()},
 		// An invocation that fails (SNS refused, or an event it cannot read) is tried twice more,
 		// then kept in the dead-letter queue with the error.
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(n.RuleDeadLetters),
+		DeadLetterQueue: n.RuleDeadLetters,
 	})
-	n.Messages.GrantPublish(role)
-	secure.Suppress(role, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
-	return fn
+	n.Messages.GrantPublish(f.Role)
+	secure.Suppress(f.Role, "AwsSolutions-IAM5", "kms:GenerateDataKey* is the KMS action family SNS needs to encrypt a message with the topic's key; the grant names that key only.", "Action::kms:GenerateDataKey*")
+	return f.Lambda
 }

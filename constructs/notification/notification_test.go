@@ -1,25 +1,20 @@
 package notification_test
 
 import (
-	"debug/elf"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/notification"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
-	"github.com/pipekit/cdk-pipeline/internal/gofunc"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -30,8 +25,8 @@ func Example() {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("NotificationExample"), nil)
 	n := notification.New(stack, jsii.String("Notification"), nil)
-	n.Subscribe(notification.Email, "ops@example.com")
-	n.Subscribe(notification.HTTPS, "https://hooks.example.com/pipeline")
+	n.Subscribe(notify.Email, "ops@example.com")
+	n.Subscribe(notify.HTTPS, "https://hooks.example.com/pipeline")
 	queue := awssqs.NewQueue(stack, jsii.String("Audit"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: n.SubscriptionDeadLetters, MaxReceiveCount: jsii.Number(5)}})
 	n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{DeadLetterQueue: n.SubscriptionDeadLetters}))
@@ -40,7 +35,7 @@ func Example() {
 		subs := template.FindResources(jsii.String("AWS::SNS::Subscription"), map[string]any{"Properties": map[string]any{"Protocol": protocol}})
 		fmt.Println(protocol, len(*subs))
 	}
-	fmt.Println(notification.Email.Readable(), notification.HTTPS.Readable())
+	fmt.Println(notify.Email.Readable(), notify.HTTPS.Readable())
 	// Output:
 	// email 1
 	// https 1
@@ -56,7 +51,7 @@ func Example_existingTopics() {
 	messages := awssns.Topic_FromTopicArn(stack, jsii.String("Messages"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
 	events := awssns.Topic_FromTopicArn(stack, jsii.String("Events"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops-json"))
 	n := notification.New(stack, jsii.String("Notification"), &notification.Props{Messages: messages, Events: events})
-	n.Subscribe(notification.SMS, "+14155550100")
+	n.Subscribe(notify.SMS, "+14155550100")
 	template := assertions.Template_FromStack(stack, nil)
 	fmt.Println(len(*template.FindResources(jsii.String("AWS::SNS::Topic"), nil)), "topics,", len(*template.FindResources(jsii.String("AWS::KMS::Key"), nil)), "key")
 	// Output: 0 topics, 1 key
@@ -67,19 +62,19 @@ func Example_existingTopics() {
 func TestSubscribeChecksEndpoints(t *testing.T) {
 	n := notification.New(cdktest.NewStack("Checked"), jsii.String("N"), nil)
 	for _, c := range []struct {
-		protocol notification.Protocol
+		protocol notify.Protocol
 		endpoint string
 		want     string
 	}{
-		{notification.HTTPS, "http://hooks.example.com/x", `notification.Subscribe: endpoint "http://hooks.example.com/x" is not a URL starting with https:// for protocol https`},
-		{notification.Email, "not-an-email", `notification.Subscribe: endpoint "not-an-email" is not an email address for protocol email`},
-		{notification.SQS, "arn:aws:lambda:us-east-1:123456789012:function:f", "notification.Subscribe: endpoint \"arn:aws:lambda:us-east-1:123456789012:function:f\" is not an ARN like arn:aws:sqs:us-east-1:123456789012:my-queue for protocol sqs"},
+		{notify.HTTPS, "http://hooks.example.com/x", `notification.Subscribe: endpoint "http://hooks.example.com/x" is not a URL starting with https:// for protocol https`},
+		{notify.Email, "not-an-email", `notification.Subscribe: endpoint "not-an-email" is not an email address for protocol email`},
+		{notify.SQS, "arn:aws:lambda:us-east-1:123456789012:function:f", "notification.Subscribe: endpoint \"arn:aws:lambda:us-east-1:123456789012:function:f\" is not an ARN like arn:aws:sqs:us-east-1:123456789012:my-queue for protocol sqs"},
 		{"pager", "x", `notification.Subscribe: protocol "pager" is not supported; use email, email-json, http, https, sqs, lambda, firehose, application, sms`},
 	} {
 		assert.PanicsWithValue(t, c.want, func() { n.Subscribe(c.protocol, c.endpoint) })
 	}
 	assert.PanicsWithValue(t, `notification.New: "DONE" is not a pipeline state; use CANCELED, FAILED, RESUMED, STARTED, STOPPED, STOPPING, SUCCEEDED, SUPERSEDED`, func() {
-		notification.New(cdktest.NewStack("States"), jsii.String("N"), &notification.Props{States: []notification.PipelineState{"DONE"}})
+		notification.New(cdktest.NewStack("States"), jsii.String("N"), &notification.Props{States: []notify.PipelineState{"DONE"}})
 	})
 }
 
@@ -87,7 +82,7 @@ func TestSubscribeChecksEndpoints(t *testing.T) {
 func TestNilProps(t *testing.T) {
 	stack := cdktest.NewStack("Clean")
 	n := notification.New(stack, jsii.String("N"), nil)
-	n.Subscribe(notification.SMS, "+14155550100")
+	n.Subscribe(notify.SMS, "+14155550100")
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	s.Count(t, "AWS::Events::Rule", 0)
@@ -103,41 +98,11 @@ func TestSubscribeInAKnownAccount(t *testing.T) {
 	}})
 	n := notification.New(stack, jsii.String("N"), nil)
 	assert.PanicsWithValue(t, `notification.Subscribe: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`, func() {
-		n.Subscribe(notification.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
+		n.Subscribe(notify.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
 	})
-	assert.Panics(t, func() { n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
-	n.Subscribe(notification.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
+	assert.Panics(t, func() { n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
+	n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
 	assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
 		"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:mine",
 	})
-}
-
-// TestFormatterBundle builds the formatter as cdk synth does: the asset is a static Linux arm64
-// executable named bootstrap, built with the local Go toolchain (no Docker, no network), here
-// ahead of the bundling (gofunc.Prebuild).
-func TestFormatterBundle(t *testing.T) {
-	ctx := cdktest.Context()
-	outdir := t.TempDir()
-	// Bundles every stack, as the CLI does (after the tests' context, which turns bundling off).
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir),
-		PostCliContext: &map[string]any{"aws:cdk:bundling-stacks": []any{"**"}}})
-	stack := awscdk.NewStack(app, jsii.String("Bundled"), nil)
-	// As the pipeline stack does: the build starts at once, and the bundling takes its binary.
-	gofunc.Prebuild(stack, notification.FormatterPackage)
-	n := notification.New(stack, jsii.String("N"), nil)
-	app.Synth(nil)
-	template := assertions.Template_FromStack(stack, nil)
-	functions := template.FindResources(jsii.String("AWS::Lambda::Function"), nil)
-	require.Len(t, *functions, 1)
-	for _, fn := range *functions {
-		asset := (*fn)["Metadata"].(map[string]any)["aws:asset:path"].(string)
-		f, err := elf.Open(filepath.Join(outdir, asset, "bootstrap"))
-		require.NoError(t, err)
-		assert.Equal(t, elf.EM_AARCH64, f.Machine)
-		f.Close()
-		info, err := os.Stat(filepath.Join(outdir, asset, "bootstrap"))
-		require.NoError(t, err)
-		assert.NotZero(t, info.Mode()&0o111, "executable")
-	}
-	assert.Equal(t, "bootstrap", *n.Formatter.Node().DefaultChild().(awslambda.CfnFunction).Handler())
 }

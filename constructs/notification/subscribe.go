@@ -13,24 +13,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
-)
-
-// Protocol is an SNS subscription protocol. It is the same type as settings.Protocol.
-type Protocol = rules.Protocol
-
-// The SNS protocols Subscribe accepts. Email and SMS subscribers are people and get readable
-// text (Protocol.Readable); the others are machines and get the event JSON.
-const (
-	Email       = rules.Email
-	EmailJSON   = rules.EmailJSON
-	HTTP        = rules.HTTP
-	HTTPS       = rules.HTTPS
-	SQS         = rules.SQS
-	Lambda      = rules.Lambda
-	Firehose    = rules.Firehose
-	Application = rules.Application
-	SMS         = rules.SMS
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
+	"github.com/pipekit/cdk-pipeline/notify"
 )
 
 // Subscribe subscribes endpoint to the topic that suits its protocol, with SubscriptionDeadLetters
@@ -43,15 +28,15 @@ const (
 //
 // Subscribers that are resources of this app can be subscribed with their types instead, for
 // example n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, ...)).
-func (n *Notification) Subscribe(protocol Protocol, endpoint string) {
-	arn, err := rules.Endpoint(protocol, endpoint)
-	rules.Must("notification.Subscribe", err)
+func (n *Notification) Subscribe(protocol notify.Protocol, endpoint string) {
+	arn, err := names.Endpoint(protocol, endpoint)
+	guard.Must("notification.Subscribe", err)
 	stack := awscdk.Stack_Of(n)
 	account := ""
 	if !*awscdk.Token_IsUnresolved(stack.Account()) {
 		account = *stack.Account()
 	}
-	rules.Must("notification.Subscribe", rules.SameAccount(protocol, endpoint, account))
+	guard.Must("notification.Subscribe", names.SameAccount(protocol, endpoint, account))
 	// Content-derived ids keep a subscription in place when the list is reordered; a replaced
 	// email subscription would need confirming again.
 	h := fnv.New32a()
@@ -59,27 +44,27 @@ func (n *Notification) Subscribe(protocol Protocol, endpoint string) {
 	id := fmt.Sprintf("Subscriber%08x", h.Sum32())
 	dlq := n.SubscriptionDeadLetters
 	switch protocol {
-	case Email:
+	case notify.Email:
 		n.Messages.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(endpoint), &awssnssubscriptions.EmailSubscriptionProps{DeadLetterQueue: dlq}))
-	case SMS:
+	case notify.SMS:
 		// The library's SmsSubscription drops its dead-letter queue; the plain subscription keeps it.
 		awssns.NewSubscription(n, jsii.String(id), &awssns.SubscriptionProps{
 			Topic: n.Messages, Protocol: awssns.SubscriptionProtocol_SMS, Endpoint: jsii.String(endpoint), DeadLetterQueue: dlq,
 		})
-	case EmailJSON:
+	case notify.EmailJSON:
 		n.Events.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(endpoint), &awssnssubscriptions.EmailSubscriptionProps{Json: jsii.Bool(true), DeadLetterQueue: dlq}))
-	case HTTP, HTTPS:
+	case notify.HTTP, notify.HTTPS:
 		// Not raw: the SNS envelope carries the signature that lets the receiver verify the sender.
 		n.Events.AddSubscription(awssnssubscriptions.NewUrlSubscription(jsii.String(endpoint), &awssnssubscriptions.UrlSubscriptionProps{
 			DeadLetterQueue: dlq,
-			Protocol:        map[Protocol]awssns.SubscriptionProtocol{HTTP: awssns.SubscriptionProtocol_HTTP, HTTPS: awssns.SubscriptionProtocol_HTTPS}[protocol],
+			Protocol:        map[notify.Protocol]awssns.SubscriptionProtocol{notify.HTTP: awssns.SubscriptionProtocol_HTTP, notify.HTTPS: awssns.SubscriptionProtocol_HTTPS}[protocol],
 		}))
-	case SQS:
+	case notify.SQS:
 		queue := awssqs.Queue_FromQueueArn(n, jsii.String(id), jsii.String(endpoint))
 		n.Events.AddSubscription(awssnssubscriptions.NewSqsSubscription(queue, &awssnssubscriptions.SqsSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
-	case Lambda:
+	case notify.Lambda:
 		fn := awslambda.Function_FromFunctionAttributes(n, jsii.String(id), &awslambda.FunctionAttributes{
 			FunctionArn: jsii.String(endpoint),
 			// Lets the library add the permission for SNS to invoke it.
@@ -98,12 +83,12 @@ func (n *Notification) Subscribe(protocol Protocol, endpoint string) {
 				}
 			}
 		}
-	case Firehose:
+	case notify.Firehose:
 		stream := awskinesisfirehose.DeliveryStream_FromDeliveryStreamArn(n, jsii.String(id), jsii.String(endpoint))
 		n.Events.AddSubscription(awssnssubscriptions.NewFirehoseSubscription(stream, &awssnssubscriptions.FirehoseSubscriptionProps{
 			DeadLetterQueue: dlq, RawMessageDelivery: jsii.Bool(true),
 		}))
-	case Application:
+	case notify.Application:
 		awssns.NewSubscription(n, jsii.String(id), &awssns.SubscriptionProps{
 			Topic: n.Events, Protocol: awssns.SubscriptionProtocol_APPLICATION, Endpoint: jsii.String(endpoint), DeadLetterQueue: dlq,
 		})

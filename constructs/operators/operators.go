@@ -16,7 +16,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -65,11 +66,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 		props = &Props{}
 	}
 	for _, name := range props.Users {
-		rules.Must("operators.New: props.Users", rules.IAMUserName(name))
+		guard.Must("operators.New: props.Users", names.IAMUserName(name))
 	}
 	if props.ProtectedBranch != nil {
-		rules.Required("operators.New", "Repository", props.Repository == nil)
-		rules.Must("operators.New: props.ProtectedBranch", rules.Branch(*props.ProtectedBranch))
+		guard.Required("operators.New", "Repository", props.Repository == nil)
+		guard.Must("operators.New: props.ProtectedBranch", names.Branch(*props.ProtectedBranch))
 	}
 	o := &Operators{}
 	constructs.NewConstruct_Override(o, scope, id)
@@ -157,6 +158,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 // AddUser adds the existing IAM user name to the group. It panics when name is not an IAM user
 // name.
 func (o *Operators) AddUser(name string) {
-	rules.Must("operators.AddUser", rules.IAMUserName(name))
+	guard.Must("operators.AddUser", names.IAMUserName(name))
 	o.Group.AddUser(awsiam.User_FromUserName(o, jsii.String("User"+name), jsii.String(name)))
 }

@@ -4,6 +4,8 @@
 package pipeline
 
 import (
+	"maps"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -33,11 +35,11 @@ type Props struct {
 	// ExecutionMode decides what a new execution does while another runs.
 	// Default: awscodepipeline.ExecutionMode_SUPERSEDED.
 	ExecutionMode awscodepipeline.ExecutionMode
-	// CrossAccountKeys encrypts the replication buckets that CodePipeline uses in other regions
-	// with KMS keys another account can be let in to, as a stage in another account and region
-	// needs. The keys rotate yearly.
-	// Default: false.
-	CrossAccountKeys *bool
+	// ReplicationBuckets are CodePipeline's artifact stores in other regions, by region: one for
+	// every region, other than the pipeline's, with an action (Replication makes them). The pipeline
+	// role writes to them, so CodePipeline copies each action's input there.
+	// Default: none; an action in another region then fails the synthesis.
+	ReplicationBuckets map[string]awss3.IBucket
 }
 
 // Pipeline is a V2 CodePipeline with a secure artifact store.
@@ -52,6 +54,8 @@ type Pipeline struct {
 	// AccessLogBucket receives the artifact bucket's server access logs; other constructs may log
 	// there too (a load balancer, VPC flow logs). It is nil when ArtifactBucket was given.
 	AccessLogBucket awss3.IBucket
+
+	mode awscodepipeline.ExecutionMode
 }
 
 // New creates a Pipeline.
@@ -59,7 +63,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 	if props == nil {
 		props = &Props{}
 	}
-	p := &Pipeline{ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey}
+	p := &Pipeline{ArtifactBucket: props.ArtifactBucket, ArtifactKey: props.ArtifactKey, mode: props.ExecutionMode}
 	constructs.NewConstruct_Override(p, scope, id)
 	// Access logs are delivered under a bucket policy, not the legacy ACL, whatever the app's
 	// feature flags: the buckets disable ACLs.
@@ -72,21 +76,30 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 	} else if p.ArtifactKey == nil {
 		p.ArtifactKey = p.ArtifactBucket.EncryptionKey()
 	}
-	mode := props.ExecutionMode
-	if mode == "" {
-		mode = awscodepipeline.ExecutionMode_SUPERSEDED
+	if p.mode == "" {
+		p.mode = awscodepipeline.ExecutionMode_SUPERSEDED
 	}
-	p.Pipeline = awscodepipeline.NewPipeline(p, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
-		PipelineName:   props.PipelineName,
-		PipelineType:   awscodepipeline.PipelineType_V2,
-		ExecutionMode:  mode,
-		ArtifactBucket: p.ArtifactBucket,
+	pipelineProps := &awscodepipeline.PipelineProps{
+		PipelineName:  props.PipelineName,
+		PipelineType:  awscodepipeline.PipelineType_V2,
+		ExecutionMode: p.mode,
 		// A deploy of this stack must not re-run the release it may be part of.
 		RestartExecutionOnUpdate: jsii.Bool(false),
-		CrossAccountKeys:         props.CrossAccountKeys,
-		// The replication keys CodePipeline makes in other regions rotate like the artifact key.
-		EnableKeyRotation: props.CrossAccountKeys,
-	})
+	}
+	if len(props.ReplicationBuckets) == 0 {
+		pipelineProps.ArtifactBucket = p.ArtifactBucket
+	} else {
+		// The library takes the artifact bucket from this map, under the pipeline's own region.
+		stores := map[string]awss3.IBucket{*awscdk.Stack_Of(p).Region(): p.ArtifactBucket}
+		maps.Copy(stores, props.ReplicationBuckets)
+		pipelineProps.CrossRegionReplicationBuckets = &stores
+	}
+	p.Pipeline = awscodepipeline.NewPipeline(p, jsii.String("Pipeline"), pipelineProps)
+	if len(props.ReplicationBuckets) > 0 {
+		secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
+			"CodePipeline copies artifacts to each region's replication store and its actions there read them, encrypted with the store's key, which other stacks name by its alias: the grant covers that account's and region's keys that carry the alias (kms:ResourceAliases).",
+			secure.AliasedKeys)
+	}
 	// The rule that starts the pipeline on a push assumes a role the library makes.
 	secure.ConfineEventBridgeRoles(p)
 	secure.SuppressPolicies(p.Pipeline, "AwsSolutions-IAM5",
@@ -102,10 +115,16 @@ func (p *Pipeline) AddStage(name string, actions ...awscodepipeline.IAction) aws
 
 func newBuckets(scope constructs.Construct, key awskms.IKey) (logs, artifacts awss3.Bucket) {
 	logs = secure.NewLogBucket(scope, "AccessLogs")
-	artifacts = awss3.NewBucket(scope, jsii.String("ArtifactBucket"), &awss3.BucketProps{
-		// A name only when a stack of another account or region must name the bucket, which then
-		// gets one CloudFormation cannot change under it.
-		BucketName:             awscdk.PhysicalName_GENERATE_IF_NEEDED(),
+	// A name only when a stack of another account or region must name the bucket, which then gets
+	// one CloudFormation cannot change under it.
+	return logs, newArtifactBucket(scope, "ArtifactBucket", awscdk.PhysicalName_GENERATE_IF_NEEDED(), key, logs, "artifact-bucket/")
+}
+
+// newArtifactBucket returns a bucket for pipeline artifacts, encrypted with key and logging to logs
+// under logPrefix: see Props.ArtifactBucket. Replication stores are made the same way.
+func newArtifactBucket(scope constructs.Construct, id string, name *string, key awskms.IKey, logs awss3.IBucket, logPrefix string) awss3.Bucket {
+	artifacts := awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
+		BucketName:             name,
 		Encryption:             awss3.BucketEncryption_KMS,
 		EncryptionKey:          key,
 		BucketKeyEnabled:       jsii.Bool(true),
@@ -115,7 +134,7 @@ func newBuckets(scope constructs.Construct, key awskms.IKey) (logs, artifacts aw
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		RemovalPolicy:          secure.Retained,
 		ServerAccessLogsBucket: logs,
-		ServerAccessLogsPrefix: jsii.String("artifact-bucket/"),
+		ServerAccessLogsPrefix: jsii.String(logPrefix),
 		// No expiration of current objects: see Props.ArtifactBucket.
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("ExpireReplacedVersions"),
@@ -125,5 +144,5 @@ func newBuckets(scope constructs.Construct, key awskms.IKey) (logs, artifacts aw
 		}},
 	})
 	secure.NotifyEventBridge(artifacts)
-	return logs, artifacts
+	return artifacts
 }

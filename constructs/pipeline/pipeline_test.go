@@ -98,17 +98,17 @@ func TestGuardedStage(t *testing.T) {
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	rule := func(provider string, config map[string]any) any {
-		return cdktest.Obj(map[string]any{"RuleTypeId": cdktest.Obj(map[string]any{"Provider": provider}), "Configuration": config})
+		return cdktest.ObjectLike(map[string]any{"RuleTypeId": cdktest.ObjectLike(map[string]any{"Provider": provider}), "Configuration": config})
 	}
-	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Stages": cdktest.Arr(cdktest.Obj(map[string]any{
+	s.Has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Stages": cdktest.ArrayWith(cdktest.ObjectLike(map[string]any{
 		"Name": "Prod",
 		// EventBridge's 6-field form becomes the rule's own, which starts with seconds.
 		"BeforeEntry": map[string]any{"Conditions": []any{map[string]any{"Result": "FAIL", "Rules": []any{
 			rule("DeploymentWindow", map[string]any{"Cron": "* 0 9-16 ? * MON-FRI *", "TimeZone": "Europe/Paris"}),
 		}}}},
 		"OnSuccess": map[string]any{"Conditions": []any{map[string]any{"Result": "ROLLBACK", "Rules": []any{
-			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.Obj(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Errors"))}), "WaitTime": "15"}),
-			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.Obj(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Latency"))}), "WaitTime": "15"}),
+			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.ObjectLike(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Errors"))}), "WaitTime": "15"}),
+			rule("CloudWatchAlarm", map[string]any{"AlarmName": cdktest.ObjectLike(map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Latency"))}), "WaitTime": "15"}),
 		}}}},
 		"OnFailure": map[string]any{"Result": "ROLLBACK"},
 	}))})
@@ -119,7 +119,7 @@ func TestGuardedStage(t *testing.T) {
 			assert.NotContains(t, stage, "OnFailure")
 		}
 	}
-	s.Has(t, "AWS::IAM::Policy", map[string]any{"PolicyDocument": cdktest.Obj(map[string]any{"Statement": cdktest.Arr(cdktest.Obj(map[string]any{
+	s.Has(t, "AWS::IAM::Policy", map[string]any{"PolicyDocument": cdktest.ObjectLike(map[string]any{"Statement": cdktest.ArrayWith(cdktest.ObjectLike(map[string]any{
 		"Action":   []any{"cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms"},
 		"Resource": []any{map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Errors")), "Arn"}}, map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Latency")), "Arn"}}},
 	}))})})
@@ -148,4 +148,16 @@ func TestGuardedStageRejects(t *testing.T) {
 			p.AddGuardedStage("S", &tc.safety)
 		}()
 	}
+	// CodePipeline has no stage rollback in PARALLEL mode, so neither a rollback on failure nor a
+	// bake, which rolls back too; a window is fine.
+	parallel := pipeline.New(stack, jsii.String("Parallel"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_PARALLEL})
+	for name, safety := range map[string]pipeline.Safety{
+		"rollback": {Rollback: true},
+		"bake":     {Bake: awscdk.Duration_Minutes(jsii.Number(5)), Alarms: []awscloudwatch.IAlarm{alarm}},
+	} {
+		assert.PanicsWithValue(t, "pipeline.AddGuardedStage P: Rollback and Bake roll the stage back, which a PARALLEL pipeline cannot do", func() {
+			parallel.AddGuardedStage("P", &safety)
+		}, name)
+	}
+	assert.NotPanics(t, func() { parallel.AddGuardedStage("W", &pipeline.Safety{Window: jsii.String("* * 9-16 ? * MON-FRI")}) })
 }

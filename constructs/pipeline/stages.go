@@ -12,7 +12,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/deploywindow"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -20,7 +21,7 @@ import (
 // nothing.
 type Safety struct {
 	// Window is when the stage may be entered, in the form of the DeploymentWindow rule
-	// (rules.DeployWindow also takes EventBridge's cron(...) form). An execution that reaches the
+	// (deploywindow.Parse also takes EventBridge's cron(...) form). An execution that reaches the
 	// stage outside the window waits for it.
 	// Default: none; the stage is entered at once.
 	Window *string
@@ -52,14 +53,20 @@ func (p *Pipeline) AddGuardedStage(name string, safety *Safety, actions ...awsco
 		return p.Pipeline.AddStage(opts)
 	}
 	where := "pipeline.AddGuardedStage " + name
+	// "For pipelines in PARALLEL mode, stage rollback is not available", nor conditions with a
+	// rollback result (CodePipeline User Guide, execution modes):
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/execution-modes.html
+	if p.mode == awscodepipeline.ExecutionMode_PARALLEL && (safety.Rollback || (safety.Bake != nil && len(safety.Alarms) > 0)) {
+		panic(where + ": Rollback and Bake roll the stage back, which a PARALLEL pipeline cannot do")
+	}
 	if safety.Window != nil {
-		window, err := rules.DeployWindow(*safety.Window)
-		rules.Must(where+": Window", err)
+		window, err := deploywindow.Parse(*safety.Window)
+		guard.Must(where+": Window", err)
 		zone := "UTC"
 		if safety.TimeZone != nil {
 			zone = *safety.TimeZone
 		}
-		rules.Must(where+": TimeZone", rules.TimeZone(zone))
+		guard.Must(where+": TimeZone", deploywindow.TimeZone(zone))
 		// Outside the window the condition holds the execution until the window opens (see the
 		// DeploymentWindow rule reference); FAIL is what it does only if the rule itself fails.
 		opts.BeforeEntry = &awscodepipeline.Conditions{Conditions: &[]*awscodepipeline.Condition{{
@@ -114,11 +121,7 @@ func (p *Pipeline) ArtifactsFor(scope constructs.Construct) (awss3.IBucket, awsk
 	here, there := awscdk.Stack_Of(p), awscdk.Stack_Of(scope)
 	key := p.ArtifactKey
 	if *here.Account() != *there.Account() {
-		account := awsiam.NewAccountPrincipal(there.Account())
-		p.ArtifactBucket.GrantRead(account, nil)
-		if key != nil {
-			key.GrantDecrypt(account)
-		}
+		admitReader(p.ArtifactBucket, key, there.Account())
 	}
 	bucket := awss3.Bucket_FromBucketName(scope, jsii.String("PipelineArtifacts"), p.ArtifactBucket.BucketName())
 	if key == nil {
@@ -133,85 +136,14 @@ func (p *Pipeline) ArtifactsFor(scope constructs.Construct) (awss3.IBucket, awsk
 	return bucket, anyKey
 }
 
-// ReplicatedArtifacts returns the bucket and key that CodePipeline uses in region, once a stage
-// with an action in region was added, as scope in another stack of that region may name them; it
-// lets scope's account read them when it is not the pipeline's. It returns nil when the pipeline
-// has no replication bucket in region.
-func (p *Pipeline) ReplicatedArtifacts(scope constructs.Construct, region string) (awss3.IBucket, awskms.IKey) {
-	support, ok := (*p.Pipeline.CrossRegionSupport())[region]
-	if !ok {
-		return nil, nil
-	}
-	here, there := awscdk.Stack_Of(p), awscdk.Stack_Of(scope)
-	bucket := support.ReplicationBucket
-	key := bucket.EncryptionKey()
-	if *here.Account() != *there.Account() {
-		account := awsiam.NewAccountPrincipal(there.Account())
-		bucket.GrantRead(account, nil)
-		if key != nil {
-			key.GrantDecrypt(account)
-		}
-	}
-	// The other stack is deployed first: its principals exist when the bucket policy names them.
-	if *support.Stack.StackName() != *there.StackName() {
-		support.Stack.AddStackDependency(there, jsii.String("the replication bucket's policy names the target's principals"))
-	}
-	imported := awss3.Bucket_FromBucketName(scope, jsii.String("ReplicatedArtifacts"), bucket.BucketName())
-	if key == nil {
-		return imported, nil
-	}
-	secure.SuppressPolicies(there, "AwsSolutions-IAM5",
-		"CodePipeline's replication key is in the pipeline's account: KMS keys have no names to refer to, so the grant covers keys of that account and region, whose key policy admits the artifact key only.",
-		`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):kms:[a-z0-9-]+:[0-9]{12}:key\/\*$/g`)
-	anyKey := awskms.Key_FromKeyArn(scope, jsii.String("ReplicatedArtifactKey"), awscdk.Stack_Of(support.Stack).FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("kms"), Resource: jsii.String("key"), ResourceName: jsii.String("*"),
-	}))
-	return imported, anyKey
-}
-
-// HardenReplication brings the stacks that CodePipeline's cross-region support created (one per
-// other region, with a replication bucket and, for cross-account pipelines, a rotating key) up to
-// the pipeline's own standard: retained on deletion, grants denied, versions, server access logs to a log bucket of the region, and the
-// same checks. Call it after the last stage was added.
-func (p *Pipeline) HardenReplication(check func(awscdk.Stack)) {
-	for _, support := range *p.Pipeline.CrossRegionSupport() {
-		bucket := support.ReplicationBucket
-		// The library deletes the key with the stack and keeps the bucket, whose objects would then
-		// be unreadable: both are Retained, like the artifact store, and the key denies grants.
-		bucket.ApplyRemovalPolicy(secure.Retained)
-		if key, ok := bucket.Node().Scope().Node().TryFindChild(jsii.String("CrossRegionCodePipelineReplicationBucketEncryptionKey")).(awskms.Key); ok {
-			key.ApplyRemovalPolicy(secure.Retained)
-			secure.DenyGrants(key)
-		}
-		logs := secure.NewLogBucket(support.Stack, "ReplicationAccessLogs")
-		logs.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logging.s3.amazonaws.com"), nil)},
-			Actions:    jsii.Strings("s3:PutObject"),
-			Resources:  jsii.Strings(*logs.ArnForObjects(jsii.String("replication-bucket/*"))),
-			Conditions: &map[string]any{
-				"ArnLike":      map[string]any{"aws:SourceArn": bucket.BucketArn()},
-				"StringEquals": map[string]any{"aws:SourceAccount": support.Stack.Account()},
-			},
-		}))
-		if cfn, ok := bucket.Node().DefaultChild().(awss3.CfnBucket); ok {
-			cfn.SetLoggingConfiguration(&awss3.CfnBucket_LoggingConfigurationProperty{
-				DestinationBucketName: logs.BucketName(), LogFilePrefix: jsii.String("replication-bucket/"),
-			})
-			// Like the artifact bucket: versions, replaced ones kept a week, object events on.
-			cfn.SetVersioningConfiguration(&awss3.CfnBucket_VersioningConfigurationProperty{Status: jsii.String("Enabled")})
-			cfn.SetLifecycleConfiguration(&awss3.CfnBucket_LifecycleConfigurationProperty{Rules: &[]any{
-				&awss3.CfnBucket_RuleProperty{
-					Id: jsii.String("ExpireReplacedVersions"), Status: jsii.String("Enabled"),
-					NoncurrentVersionExpiration:    &awss3.CfnBucket_NoncurrentVersionExpirationProperty{NoncurrentDays: jsii.Number(7)},
-					AbortIncompleteMultipartUpload: &awss3.CfnBucket_AbortIncompleteMultipartUploadProperty{DaysAfterInitiation: jsii.Number(1)},
-					ExpiredObjectDeleteMarker:      jsii.Bool(true),
-				},
-			}})
-			cfn.AddPropertyOverride(jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), true)
-		}
-		secure.ConfineEventBridgeRoles(support.Stack)
-		if check != nil {
-			check(support.Stack)
-		}
+// admitReader lets account read bucket's objects and decrypt them with key (which may be nil), in
+// the bucket's and the key's own policies, as the library's grants to another account's principal
+// write them; that account's own policies must still name its principals. Granting on the root
+// names no role, so the policies never wait for one.
+func admitReader(bucket awss3.IBucket, key awskms.IKey, account *string) {
+	reader := awsiam.NewAccountPrincipal(account)
+	bucket.GrantRead(reader, nil)
+	if key != nil {
+		key.GrantDecrypt(reader)
 	}
 }

@@ -23,7 +23,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -70,9 +71,9 @@ type Check struct {
 
 // New creates a Check. It panics without a Repository, or when Branch is not a valid name.
 func New(scope constructs.Construct, id *string, props *Props) *Check {
-	rules.Required("pullrequest.New", "Repository", props == nil || props.Repository == nil)
+	guard.Required("pullrequest.New", "Repository", props == nil || props.Repository == nil)
 	if props.Branch != nil {
-		rules.Must("pullrequest.New: props.Branch", rules.Branch(*props.Branch))
+		guard.Must("pullrequest.New: props.Branch", names.Branch(*props.Branch))
 	}
 	c := &Check{repo: props.Repository, key: props.EncryptionKey}
 	constructs.NewConstruct_Override(c, scope, id)
@@ -116,6 +117,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	variable := func(name string, value *string) map[string]any {
 		return map[string]any{"name": name, "value": value, "type": "PLAINTEXT"}
 	}
+	attempts, maxAge := secure.RetryForADay()
 	c.Rule = repo.OnPullRequestStateChange(jsii.String("PullRequestChecks"), &awsevents.OnEventOptions{
 		Description:  jsii.String("Checks pull requests when they are opened or updated."),
 		EventPattern: &awsevents.EventPattern{Detail: &map[string]any{"event": []string{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}},
@@ -130,8 +132,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 				},
 			}),
 			DeadLetterQueue: secure.NewDeadLetterQueue(c, "DeadLetters"),
-			RetryAttempts:   jsii.Number(185),
-			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+			RetryAttempts:   attempts,
+			MaxEventAge:     maxAge,
 		}),
 	})
 	c.ProtectBranch(branch)
@@ -149,7 +151,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 // when a failed create rolls back. Deleting what is already gone is not an error, so a stack whose
 // imported repository was deleted can still be deleted.
 func (c *Check) ProtectBranch(branch string) {
-	rules.Must("pullrequest.ProtectBranch", rules.Branch(branch))
+	guard.Must("pullrequest.ProtectBranch", names.Branch(branch))
 	stack, repo := awscdk.Stack_Of(c), c.repo
 	// The first branch's ids carry no suffix: they were the construct's only ids, and ids are API.
 	suffix := ""
@@ -159,7 +161,6 @@ func (c *Check) ProtectBranch(branch string) {
 	scope := constructs.NewConstruct(c, jsii.String("ApprovalRule"+suffix))
 	stackUUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 	name := jsii.String(*awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(63)}) + "-" + *stackUUID)
-	logs := secure.CustomResourceLogs(c, c.key)
 	c.TemplateNames = append(c.TemplateNames, name)
 	content := stack.ToJsonString(map[string]any{
 		"Version":               "2018-11-08",
@@ -184,7 +185,7 @@ func (c *Check) ProtectBranch(branch string) {
 	created := customresources.PhysicalResourceId_FromResponse(jsii.String("approvalRuleTemplate.approvalRuleTemplateName"))
 	mine := customresources.NewPhysicalResourceIdReference()
 	const gone = "ApprovalRuleTemplateDoesNotExistException|InvalidApprovalRuleTemplateNameException|RepositoryDoesNotExistException"
-	template := customresources.NewAwsCustomResource(scope, jsii.String("Template"), &customresources.AwsCustomResourceProps{
+	template := secure.NewAwsCustomResource(scope, "Template", c.key, &customresources.AwsCustomResourceProps{
 		OnCreate: call("createApprovalRuleTemplate", map[string]any{"approvalRuleTemplateName": name, "approvalRuleTemplateContent": content,
 			"approvalRuleTemplateDescription": "A passing pull request check is required to merge."}, created, ""),
 		OnUpdate: call("updateApprovalRuleTemplateContent", map[string]any{"approvalRuleTemplateName": mine, "newRuleContent": content}, created, ""),
@@ -194,15 +195,13 @@ func (c *Check) ProtectBranch(branch string) {
 			Actions:   jsii.Strings("codecommit:CreateApprovalRuleTemplate", "codecommit:UpdateApprovalRuleTemplateContent", "codecommit:DeleteApprovalRuleTemplate"),
 			Resources: jsii.Strings("*"),
 		})}),
-		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            logs,
 	})
 	secure.Suppress(template, "AwsSolutions-IAM5", "CodeCommit approval rule templates have no ARN, so IAM accepts only \"*\" for creating, updating and deleting them.", "Resource::*")
 	// The association's physical id names the repository: when the repository changes, the update
 	// associates the new one and CloudFormation deletes the old association, with the old
 	// repository's name.
 	associated := customresources.PhysicalResourceId_Of(jsii.String(*name + "@" + *repo.RepositoryName()))
-	association := customresources.NewAwsCustomResource(scope, jsii.String("Association"), &customresources.AwsCustomResourceProps{
+	association := secure.NewAwsCustomResource(scope, "Association", c.key, &customresources.AwsCustomResourceProps{
 		OnCreate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
 		OnUpdate: call("associateApprovalRuleTemplateWithRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, associated, ""),
 		OnDelete: call("disassociateApprovalRuleTemplateFromRepository", map[string]any{"approvalRuleTemplateName": name, "repositoryName": repo.RepositoryName()}, nil, gone),
@@ -213,13 +212,10 @@ func (c *Check) ProtectBranch(branch string) {
 			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codecommit"), Resource: jsii.String("*"),
 				ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})),
 		})}),
-		InstallLatestAwsSdk: jsii.Bool(false),
-		LogGroup:            logs,
 	})
 	secure.Suppress(association, "AwsSolutions-IAM5", "Associations are removed with the current policy, which must still cover the repository the template leaves when the stack moves to another one; the actions only touch this stack's template.",
 		`/^Resource::arn:<AWS::Partition>:codecommit:<AWS::Region>:<AWS::AccountId>:\*$/g`, `/^Resource::arn:aws[a-z-]*:codecommit:[a-z0-9-]+:[0-9]{12}:\*$/g`)
 	association.Node().AddDependency(template)
-	secure.SuppressCustomResourceFunction(stack)
 }
 
 // buildspec runs the checks, then reports on the pull request whatever their result. The report

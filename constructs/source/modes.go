@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -52,7 +52,7 @@ func executables(dir string) ([]string, error) {
 		}
 		return nil
 	})
-	sort.Strings(found)
+	slices.Sort(found)
 	return found, err
 }
 
@@ -73,29 +73,28 @@ func restoreModes(scope constructs.Construct, repo awscodecommit.IRepository, br
 	if len(files) > maxModeChanges {
 		panic(fmt.Sprintf("source.New: props.SeedDirectory has %d executable files; one CodeCommit commit changes at most %d", len(files), maxModeChanges))
 	}
-	logs := secure.CustomResourceLogs(scope, key)
 	policy := customresources.AwsCustomResourcePolicy_FromSdkCalls(&customresources.SdkCallsPolicyOptions{
 		Resources: jsii.Strings(*repo.RepositoryArn()),
 	})
-	tip := customresources.NewAwsCustomResource(scope, jsii.String("SeedTip"), &customresources.AwsCustomResourceProps{
+	tip := secure.NewAwsCustomResource(scope, "SeedTip", key, &customresources.AwsCustomResourceProps{
 		OnCreate: &customresources.AwsSdkCall{
 			Service: jsii.String("CodeCommit"), Action: jsii.String("getBranch"),
 			Parameters:         map[string]any{"repositoryName": repo.RepositoryName(), "branchName": branch},
 			PhysicalResourceId: customresources.PhysicalResourceId_FromResponse(jsii.String("branch.commitId")),
 			OutputPaths:        jsii.Strings("branch.commitId"),
 		},
-		Policy: policy, InstallLatestAwsSdk: jsii.Bool(false), LogGroup: logs,
+		Policy: policy,
 	})
 	modes := make([]map[string]string, len(files))
 	for i, f := range files {
 		modes[i] = map[string]string{"filePath": f, "fileMode": "EXECUTABLE"}
 	}
-	commit := customresources.NewAwsCustomResource(scope, jsii.String("SeedModes"), &customresources.AwsCustomResourceProps{
+	commit := secure.NewAwsCustomResource(scope, "SeedModes", key, &customresources.AwsCustomResourceProps{
 		OnCreate: &customresources.AwsSdkCall{
 			Service: jsii.String("CodeCommit"), Action: jsii.String("createCommit"),
 			Parameters: map[string]any{
 				"repositoryName": repo.RepositoryName(), "branchName": branch,
-				"parentCommitId": tip.GetResponseField(jsii.String("branch.commitId")),
+				"parentCommitId": commitOf(tip),
 				"authorName":     "AWS CloudFormation",
 				"commitMessage":  "Mark the seed's executable files executable\n\nCloudFormation creates the first commit without file modes.",
 				"setFileModes":   modes,
@@ -104,8 +103,16 @@ func restoreModes(scope constructs.Construct, repo awscodecommit.IRepository, br
 			// The response lists every file changed; CloudFormation takes at most 4 KB back.
 			OutputPaths: jsii.Strings("commitId"),
 		},
-		Policy: policy, InstallLatestAwsSdk: jsii.Bool(false), LogGroup: logs,
+		Policy: policy,
 	})
-	secure.SuppressCustomResourceFunction(awscdk.Stack_Of(scope))
 	return commit
+}
+
+// commitOf is the commit that SeedTip read: its physical id (Ref), not its response field
+// branch.commitId. On a stack update that changes SeedTip (another branch or repository name, or
+// a CDK release that renders its call differently), the handler has no update call to make and
+// answers with no data but the physical id it kept; Fn::GetAtt of the field would then fail the
+// update ("Vendor response doesn't contain branch.commitId", aws-cdk issue 7061).
+func commitOf(tip customresources.AwsCustomResource) *string {
+	return tip.Node().DefaultChild().(awscdk.CustomResource).Ref()
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pipekit/cdk-pipeline/internal/rules"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/names"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
@@ -70,10 +71,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 		props = &Props{}
 	}
 	if props.RepositoryName != nil {
-		rules.Must("source.New: props.RepositoryName", rules.RepositoryName(*props.RepositoryName))
+		guard.Must("source.New: props.RepositoryName", names.RepositoryName(*props.RepositoryName))
 	}
 	if props.Branch != nil {
-		rules.Must("source.New: props.Branch", rules.Branch(*props.Branch))
+		guard.Must("source.New: props.Branch", names.Branch(*props.Branch))
 	}
 	s := &Source{
 		Repository: props.Repository,
@@ -122,11 +123,17 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	return s
 }
 
-// Ready is what must exist before the pipeline first reads the repository, or nil: the commit
-// that restores the seed's file modes. CodePipeline starts an execution when the pipeline is
-// created, and the source's EventBridge rule is created with the pipeline, so a pipeline that
-// depends on it starts once, on the complete seed: pipeline.Node().AddDependency(src.Ready()).
-func (s *Source) Ready() constructs.IDependable { return s.ready }
+// Ready is what must exist before the pipeline first reads the repository: the commit that
+// restores the seed's file modes, or nothing (an empty group) for a repository without one.
+// CodePipeline starts an execution when the pipeline is created, and the source's EventBridge rule
+// is created with the pipeline, so a pipeline that depends on it starts once, on the complete seed:
+// pipeline.Node().AddDependency(src.Ready()).
+func (s *Source) Ready() constructs.IDependable {
+	if s.ready == nil {
+		return constructs.NewDependencyGroup()
+	}
+	return s.ready
+}
 
 // CommitID is the pipeline variable expression for the commit an execution runs, for actions
 // that follow the source (an approval's text, a build's environment).

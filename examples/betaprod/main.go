@@ -36,14 +36,14 @@ import (
 
 func main() {
 	app := awscdk.NewApp(nil)
-	NewStack(app, "BetaProdPipeline")
+	NewStack(app, jsii.String("BetaProdPipeline"))
 	app.Synth(nil)
 	jsii.Close()
 }
 
 // NewStack builds the beta-then-production pipeline for the existing repository "shop".
-func NewStack(scope awscdk.App, id string) awscdk.Stack {
-	stack := awscdk.NewStack(scope, jsii.String(id), nil)
+func NewStack(scope awscdk.App, id *string) awscdk.Stack {
+	stack := awscdk.NewStack(scope, id, nil)
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 
 	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode_QUEUED})

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,7 +134,7 @@ func SynthAll(t testing.TB, stacks ...awscdk.Stack) []*Synthesized {
 				s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 			}
 		}
-		sort.Strings(s.NagErrors)
+		slices.Sort(s.NagErrors)
 		out = append(out, s)
 	}
 	return out
@@ -167,7 +167,7 @@ func (s *Synthesized) LogicalIDs(typ string) []string {
 	for id := range s.Resources(typ) {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return ids
 }
 
@@ -221,11 +221,13 @@ func (s *Synthesized) try(t testing.TB, f func()) {
 	f()
 }
 
-// Obj and Arr shorten Match patterns in tests.
-func Obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
+// ObjectLike is Match.objectLike: an object with at least m's keys, whose values match m's (the
+// objects nested in m match the same way). The object may have other keys.
+func ObjectLike(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
 
-// Arr matches an array that contains the given items, in order.
-func Arr(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
+// ArrayWith is Match.arrayWith: an array that contains items, in this order, among others. A
+// plain object among items matches exactly, every key; wrap it in ObjectLike to name some.
+func ArrayWith(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
 
 // TemplatesDirVariable names the environment variable that asks Main to keep every template the
 // package's tests synthesized, so that CI can lint them all with cfn-lint (.ci/run sets it).

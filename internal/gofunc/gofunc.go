@@ -1,39 +1,170 @@
-// Package gofunc makes Lambda functions from Go main packages of this module: built with the
-// local Go toolchain when the CDK stages the asset, for the OS-only runtime (provided.al2023) on
-// arm64 (Graviton). No Docker and no network: the functions use the standard library only, so
-// the build needs nothing but the module itself, also inside another CDK app that imports it.
+// Package gofunc is the construct of the stack's Lambda functions: a Go main package of this
+// module, on the OS-only runtime (provided.al2023) on arm64 (Graviton), with its own encrypted log
+// group, a role that may write only there, and asynchronous invocations that are tried again and
+// then kept, with their error, in a dead-letter queue.
+//
+// The function is built with the local Go toolchain when the CDK stages its asset: no Docker. It
+// is built from this module's own folder with the module's go.mod and go.sum (package gobuild), so
+// an app that imports the constructs, through a replace, a module proxy or vendoring, needs nothing
+// for the functions in its own go.mod. The build starts in the background when the function is
+// created, and the binary is kept in the user's cache between runs.
 //
 // The CDK builds an asset only for the stacks in the context key aws:cdk:bundling-stacks (the
-// CLI's stack selection; every stack by default). Tests set it to none, so only the test that
-// checks the binary pays for a build; the others get a placeholder asset.
+// CLI's stack selection; every stack by default). Tests set it to none, so only the tests that
+// check the binary pay for a build; the others get a placeholder asset. Either way the asset's
+// path in the template's metadata is inside the cloud assembly, relative to it: no path of the
+// build machine reaches a template.
 package gofunc
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pipekit/cdk-pipeline/internal/gobuild"
+	"github.com/pipekit/cdk-pipeline/internal/guard"
+	"github.com/pipekit/cdk-pipeline/internal/hint"
+	"github.com/pipekit/cdk-pipeline/internal/secure"
 )
 
-// Runtime is the runtime of every function of the stack: OS-only, Amazon Linux 2023.
-func Runtime() awslambda.Runtime { return awslambda.Runtime_PROVIDED_AL2023() }
+// Props configures a Function.
+type Props struct {
+	// Package is the function's Go main package, an import path in this module, such as
+	// "github.com/pipekit/cdk-pipeline/constructs/notification/formatter". Required.
+	Package string
+	// Description says what the function does.
+	// Default: none.
+	Description *string
+	// Environment are the function's environment variables.
+	// Default: none.
+	Environment *map[string]*string
+	// Logs is the function's log group. A construct that had made the group itself before it used
+	// this one passes it here, so that the group keeps its logical id: it holds data and is
+	// retained, and a new id would orphan it and start another.
+	// Default: a new group in this construct, encrypted with Key and kept for LogRetention.
+	Logs awslogs.ILogGroup
+	// Key encrypts the log group this construct makes.
+	// Default: a new customer-managed key with rotation on, when this construct makes the group.
+	Key awskms.IKey
+	// LogRetention is how long the log group this construct makes keeps the function's logs.
+	// Default: one year.
+	LogRetention awslogs.RetentionDays
+	// DeadLetterQueue keeps the events of asynchronous invocations that failed every try, with
+	// the error.
+	// Default: a new encrypted queue that keeps messages 14 days.
+	DeadLetterQueue awssqs.IQueue
+	// RetryAttempts is how often Lambda tries a failed asynchronous invocation again.
+	// Default: 2, Lambda's most.
+	RetryAttempts *float64
+	// MaxEventAge is how long Lambda keeps an event of an asynchronous invocation for its tries.
+	// Default: 6 hours, Lambda's most.
+	MaxEventAge awscdk.Duration
+	// MemorySize is the function's memory in MB, which also sets its share of CPU.
+	// Default: 128.
+	MemorySize *float64
+	// Timeout is the longest one invocation may run.
+	// Default: 30 seconds.
+	Timeout awscdk.Duration
+}
 
-// Architecture is the functions' architecture: arm64 (Graviton), which Build compiles for.
-func Architecture() awslambda.Architecture { return awslambda.Architecture_ARM_64() }
+// Function is a Go Lambda function with its log group, role and dead-letter queue.
+type Function struct {
+	constructs.Construct
+	// Lambda is the function itself, the construct's default child.
+	Lambda awslambda.Function
+	// Role is the function's role. It may write to Logs and send to DeadLetterQueue; grant it
+	// what the function calls.
+	Role awsiam.Role
+	// Logs is the function's log group.
+	Logs awslogs.ILogGroup
+	// DeadLetterQueue keeps the events of invocations that failed every try.
+	DeadLetterQueue awssqs.IQueue
+}
 
-// Code returns the Lambda code of the main package importPath (for example
-// "github.com/pipekit/cdk-pipeline/constructs/notification/formatter"), an executable named
-// bootstrap. Its asset hash is the binary's: Go builds are reproducible, so the same source and
-// Go version give the same hash, and a change of either updates the function.
-func Code(importPath string) awslambda.Code {
-	return awslambda.Code_FromAsset(jsii.String(placeholder(importPath)), &awss3assets.AssetOptions{
+// New creates a Function. It panics when Package is missing or not a package of this module.
+func New(scope constructs.Construct, id *string, props *Props) *Function {
+	if props == nil {
+		props = &Props{}
+	}
+	guard.Required("gofunc.New", "Package", props.Package == "")
+	if !strings.HasPrefix(props.Package, gobuild.Module+"/") {
+		panic(fmt.Sprintf("gofunc.New: props.Package %s is not a package of module %s", hint.Show(props.Package), gobuild.Module))
+	}
+	f := &Function{Logs: props.Logs, DeadLetterQueue: props.DeadLetterQueue}
+	constructs.NewConstruct_Override(f, scope, id)
+	if f.Logs == nil {
+		key := props.Key
+		if key == nil {
+			key = secure.NewKey(f, "Key", "Encrypts the logs of the function "+*f.Node().Path()+".")
+		}
+		retention := props.LogRetention
+		if retention == "" {
+			retention = awslogs.RetentionDays_ONE_YEAR
+		}
+		f.Logs = secure.NewLogGroup(f, "Logs", key, retention)
+	}
+	if f.DeadLetterQueue == nil {
+		f.DeadLetterQueue = secure.NewDeadLetterQueue(f, "DeadLetters")
+	}
+	f.Role = awsiam.NewRole(f, jsii.String("Role"), &awsiam.RoleProps{
+		Description: jsii.String("The role of the function " + *f.Node().Path() + "."),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+	})
+	f.Logs.GrantWrite(f.Role)
+	or := func(v *float64, d float64) *float64 {
+		if v == nil {
+			return jsii.Number(d)
+		}
+		return v
+	}
+	orDuration := func(v, d awscdk.Duration) awscdk.Duration {
+		if v == nil {
+			return d
+		}
+		return v
+	}
+	// "Default": the function keeps the logical id it would have as the construct's own child
+	// named id (the CDK leaves Default out of paths), so wrapping it replaced nothing.
+	f.Lambda = awslambda.NewFunction(f, jsii.String("Default"), &awslambda.FunctionProps{
+		Description:   props.Description,
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          code(f, props.Package),
+		MemorySize:    or(props.MemorySize, 128),
+		Timeout:       orDuration(props.Timeout, awscdk.Duration_Seconds(jsii.Number(30))),
+		Role:          f.Role,
+		LogGroup:      f.Logs,
+		Environment:   props.Environment,
+		RetryAttempts: or(props.RetryAttempts, 2),
+		MaxEventAge:   orDuration(props.MaxEventAge, awscdk.Duration_Hours(jsii.Number(6))),
+		OnFailure:     awslambdadestinations.NewSqsDestination(f.DeadLetterQueue),
+	})
+	Prebuild(awscdk.Stack_Of(f), props.Package)
+	return f
+}
+
+// FunctionArn is the function's ARN, for policies and event targets.
+func (f *Function) FunctionArn() *string { return f.Lambda.FunctionArn() }
+
+// code returns the Lambda code of the main package importPath, an executable named bootstrap. Its
+// asset hash is the binary's: Go builds are reproducible, so the same source and Go version give
+// the same hash, and a change of either updates the function.
+func code(scope constructs.Construct, importPath string) awslambda.Code {
+	return awslambda.Code_FromAsset(jsii.String(placeholder(scope, importPath)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
 		Bundling: &awscdk.BundlingOptions{
 			// Never pulled: the local build either succeeds or stops the synth.
@@ -44,11 +175,13 @@ func Code(importPath string) awslambda.Code {
 	})
 }
 
-// placeholder is the asset's source folder. The build reads the package from the module, not
-// from here; the folder only has to exist, and to differ per package, because the CDK caches
-// assets by source path and bundling options.
-func placeholder(importPath string) string {
-	dir := filepath.Join(os.TempDir(), "cdk-pipeline-gofunc", strings.NewReplacer("/", "_", ".", "_").Replace(importPath))
+// placeholder is the asset's source folder, made inside the cloud assembly: the build reads the
+// package from the module, not from here, and the folder only has to exist, and to differ per
+// package, because the CDK caches assets by source path and bundling options. Inside the
+// assembly, it is what the template's aws:asset:path names, relative, when the stack is not
+// bundled (tests, and stacks the CLI did not select); a bundled asset is named by its hash.
+func placeholder(scope constructs.Construct, importPath string) string {
+	dir := filepath.Join(*awscdk.Stage_Of(scope).AssetOutdir(), "gofunc."+strings.NewReplacer("/", "_", ".", "_").Replace(importPath))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		panic("gofunc: " + err.Error())
 	}
@@ -60,70 +193,60 @@ func placeholder(importPath string) string {
 
 type localBuild struct{ pkg string }
 
-// TryBundle builds the package into outputDir/bootstrap, or takes the binary Prebuild made. It
-// panics with the compiler's output when the build fails, which stops the synth with that message.
+// TryBundle writes the binary of the package to outputDir/bootstrap, from the build Prebuild
+// started. It panics with the compiler's output when the build fails, which stops the synth with
+// that message.
 func (b *localBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
-	out := filepath.Join(*outputDir, "bootstrap")
-	if v, ok := prebuilds.Load(b.pkg); ok {
-		p := v.(*prebuild)
-		<-p.done
-		if p.err == nil {
-			p.err = copyFile(p.path, out)
-		}
-		if p.err != nil {
-			panic(p.err.Error())
-		}
-		return jsii.Bool(true)
+	bin, err := binary(b.pkg)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*outputDir, "bootstrap"), bin, 0o755)
 	}
-	if err := gobuild.BuildCached(b.pkg, out); err != nil {
+	if err != nil {
 		panic(err.Error())
 	}
 	return jsii.Bool(true)
 }
 
-// Build compiles the main package importPath for the functions' runtime into the file out.
-func Build(importPath, out string) error { return gobuild.Build(importPath, out) }
-
-// prebuild is a build that Prebuild started.
-type prebuild struct {
+// build is a build that Prebuild started.
+type build struct {
 	done chan struct{}
-	path string
+	bin  []byte
 	err  error
 }
 
-var prebuilds sync.Map // import path → *prebuild
+var builds sync.Map // import path → *build
 
 // Prebuild starts building the main packages importPaths in the background, when stack's assets
 // will be bundled (the CLI's stack selection; tests turn bundling off), so that the builds run on
-// another core while the app constructs the rest of the stack. Code's bundling then waits for the
-// binary instead of building it. A package is built once per process.
+// another core while the app constructs the rest of the stack. The bundling then waits for the
+// binary instead of building it. A package is built once per process. New calls it for its
+// package; an app may call it earlier.
 func Prebuild(stack awscdk.Stack, importPaths ...string) {
 	if !*stack.BundlingRequired() {
 		return
 	}
 	for _, pkg := range importPaths {
-		p := &prebuild{done: make(chan struct{})}
-		if _, started := prebuilds.LoadOrStore(pkg, p); started {
-			continue
-		}
-		// Only the go command runs here: no CDK call, since jsii is not goroutine-safe.
-		go func() {
-			defer close(p.done)
-			dir, err := os.MkdirTemp("", "gofunc-prebuild")
-			if err != nil {
-				p.err = err
-				return
-			}
-			p.path = filepath.Join(dir, "bootstrap")
-			p.err = gobuild.BuildCached(pkg, p.path)
-		}()
+		start(pkg)
 	}
 }
 
-func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
+// start starts building pkg unless that has started, and returns the build.
+func start(pkg string) *build {
+	b := &build{done: make(chan struct{})}
+	if started, loaded := builds.LoadOrStore(pkg, b); loaded {
+		return started.(*build)
 	}
-	return os.WriteFile(to, b, 0o755)
+	// Only the go command runs here: no CDK call, since jsii is not goroutine-safe.
+	go func() {
+		defer close(b.done)
+		b.bin, b.err = gobuild.Binary(pkg)
+	}()
+	return b
+}
+
+// binary waits for pkg's build and returns the binary.
+func binary(pkg string) ([]byte, error) {
+	b := start(pkg)
+	<-b.done
+	return b.bin, b.err
 }

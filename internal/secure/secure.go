@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -133,13 +134,26 @@ func CustomResourceLogs(scope constructs.Construct, key awskms.IKey) awslogs.ILo
 	return NewLogGroup(stack, "CustomResourceLogs", key, awslogs.RetentionDays_ONE_YEAR)
 }
 
-// SuppressCustomResourceFunction records why the singleton function behind every
-// AwsCustomResource of stack uses an AWS managed policy. Call it after creating one.
-func SuppressCustomResourceFunction(stack awscdk.Stack) {
-	if provider := stack.Node().TryFindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")); provider != nil {
-		Suppress(provider, "AwsSolutions-IAM4", "The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
-			AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
-	}
+// NewAwsCustomResource creates an AwsCustomResource as every construct here makes one: its
+// function logs to the stack's CustomResourceLogs (encrypted with key; see there), uses the SDK of
+// its Lambda runtime instead of installing the latest at every call, and cdk-nag learns why the
+// library's singleton function behind it uses an AWS managed policy. Suppressing with the
+// creation, not after it, leaves no call to forget.
+func NewAwsCustomResource(scope constructs.Construct, id string, key awskms.IKey, props *customresources.AwsCustomResourceProps) customresources.AwsCustomResource {
+	withLogs := *props
+	withLogs.LogGroup = CustomResourceLogs(scope, key)
+	withLogs.InstallLatestAwsSdk = jsii.Bool(false)
+	resource := customresources.NewAwsCustomResource(scope, jsii.String(id), &withLogs)
+	Suppress(awscdk.Stack_Of(scope).Node().FindChild(jsii.String("AWS679f53fac002430cb0da5b7982bd2287")), "AwsSolutions-IAM4",
+		"The library's custom resource function logs with AWSLambdaBasicExecutionRole, AWS's minimal policy for a function's own log stream.",
+		AWSManagedPolicy("service-role/AWSLambdaBasicExecutionRole"))
+	return resource
+}
+
+// RetryForADay is EventBridge's most for a rule target: 185 tries over 24 hours, after which the
+// event goes to the target's dead-letter queue.
+func RetryForADay() (attempts *float64, maxEventAge awscdk.Duration) {
+	return jsii.Number(185), awscdk.Duration_Hours(jsii.Number(24))
 }
 
 // ArtifactGrants are the wildcards of the library's own grants on an artifact bucket and its key
@@ -150,6 +164,17 @@ var ArtifactGrants = []string{
 	"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
 	`/^Resource::(<.+\.Arn>|arn:` + partition + `:s3:::[^\/<>*]+)\/\*$/g`,
 }
+
+// AliasedKeys is the appliesTo entry for the library's grant on a key named by its alias (a
+// replication store's key, pipeline.Replication): IAM cannot name a key by alias, so the grant
+// covers the keys of one account and region, narrowed by the kms:ResourceAliases condition to those
+// that carry the alias.
+var AliasedKeys = `/^Resource::arn:` + partition + `:kms:` + region + `:` + account + `:key\/\*$/g`
+
+// NamedBucketObjects is the appliesTo entry for the objects of a bucket that a grant names by its
+// physical name: another stack's bucket, such as the pipeline's artifact bucket read from a stack
+// of another account, or a replication store.
+var NamedBucketObjects = `/^Resource::arn:` + partition + `:s3:::[a-z0-9.-]+\/\*$/g`
 
 // cdk-nag reports ARNs with <AWS::Partition>, <AWS::Region> and <AWS::AccountId> in an
 // environment-agnostic stack, and with their values in a stack whose environment is known (as

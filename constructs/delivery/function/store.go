@@ -9,126 +9,223 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora"
 )
 
 // maxExecutions bounds the state beside Retention, so that the item stays far below DynamoDB's
 // 400 KB for any pipeline: a thousand executions are a few tens of kilobytes compressed.
 const maxExecutions = 1000
 
+// unsentKept is how long a record keeps the samples of a saved event for the invocation that saved
+// it: Lambda tries a failed invocation again, with the same request id, until the event is as old
+// as the function's maximum event age (at most 6 hours), and no try outlives Lambda's longest
+// timeout (15 minutes).
+const unsentKept = 6*time.Hour + 15*time.Minute
+
 // errConflict: another invocation wrote the state since it was read.
 var errConflict = errors.New("the state changed since it was read")
 
-// Store keeps a pipeline's State in one DynamoDB item, compressed, with a version: a write succeeds
+// DynamoDB is the part of the DynamoDB API that the store calls.
+type DynamoDB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// Store keeps a pipeline's Record in one DynamoDB item, compressed, with a version: a write succeeds
 // only if the item is still the version that was read, so concurrent invocations never lose each
 // other's events.
 type Store struct {
-	Client   *awsapi.Client
+	DB       DynamoDB
 	Table    string
 	Pipeline string
+	// Now dates the unsent samples; nil means time.Now.
+	Now func() time.Time
 }
 
-type attribute struct {
-	S string `json:"S,omitempty"`
-	N string `json:"N,omitempty"`
-	B []byte `json:"B,omitempty"`
+// Record is what the item holds: the computation's State, and the samples of recently saved
+// events, kept for the invocations that saved them.
+type Record struct {
+	dora.State
+	Unsent []Unsent `json:"unsent,omitempty"`
 }
 
-// Load reads the state and its version; a pipeline without an item has version 0.
-func (st *Store) Load(ctx context.Context) (State, int, error) {
-	var out struct {
-		Item map[string]attribute `json:"Item"`
+// Unsent are the samples of one saved event. A conditional write can succeed while its answer is
+// lost: the SDK then tries it again and finds the condition failed, and the record it reloads has
+// the event in Seen already, so Apply has nothing more to say. An invocation can also fail between
+// its write and its samples, and Lambda tries it again. Either way the invocation that saved the
+// event (the same Lambda request id) finds its samples here, and writes them.
+type Unsent struct {
+	Event   string        `json:"event"`
+	Request string        `json:"request"`
+	Saved   time.Time     `json:"saved"`
+	Samples []dora.Sample `json:"samples"`
+}
+
+// unsent returns the samples that request saved for event, or nil.
+func (r *Record) unsent(event, request string) *Unsent {
+	for i, u := range r.Unsent {
+		if request != "" && u.Request == request && u.Event == event {
+			return &r.Unsent[i]
+		}
 	}
-	err := st.Client.JSON(ctx, "dynamodb", "DynamoDB_20120810", "1.0", "GetItem", map[string]any{
-		"TableName": st.Table, "ConsistentRead": true, "Key": map[string]attribute{"pk": {S: st.Pipeline}},
-	}, &out)
+	return nil
+}
+
+// keep adds the samples that request saves for event, and forgets those older than unsentKept.
+// Outside Lambda (no request id) nothing can claim them, so nothing is kept.
+func (r *Record) keep(event, request string, samples []dora.Sample, now time.Time) {
+	var kept []Unsent
+	for _, u := range r.Unsent {
+		if now.Sub(u.Saved) < unsentKept {
+			kept = append(kept, u)
+		}
+	}
+	if request != "" && len(samples) > 0 {
+		kept = append(kept, Unsent{Event: event, Request: request, Saved: now, Samples: samples})
+	}
+	r.Unsent = kept
+}
+
+// Load reads the record and its version; a pipeline without an item has version 0. A state of
+// another schema (written by an earlier definition of the metrics) starts anew, at its version: the
+// executions in flight then are measured in part, and a replay of the archive (docs/metrics.md)
+// measures the past again.
+func (st *Store) Load(ctx context.Context) (Record, int, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: st.Pipeline}},
+	})
 	if err != nil || out.Item == nil {
-		return State{}, 0, err
+		return Record{}, 0, err
 	}
-	version, err := strconv.Atoi(out.Item["version"].N)
+	n, _ := out.Item["version"].(*types.AttributeValueMemberN)
+	b, _ := out.Item["state"].(*types.AttributeValueMemberB)
+	if n == nil || b == nil {
+		return Record{}, 0, errors.New("the state's item has no version or no state")
+	}
+	version, err := strconv.Atoi(n.Value)
 	if err != nil {
-		return State{}, 0, fmt.Errorf("the state's version %q: %w", out.Item["version"].N, err)
+		return Record{}, 0, fmt.Errorf("the state's version %q: %w", n.Value, err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(out.Item["state"].B))
+	zr, err := gzip.NewReader(bytes.NewReader(b.Value))
 	if err != nil {
-		return State{}, 0, fmt.Errorf("reading the state: %w", err)
+		return Record{}, 0, fmt.Errorf("reading the state: %w", err)
 	}
-	var s State
-	if err := json.NewDecoder(zr).Decode(&s); err != nil {
-		return State{}, 0, fmt.Errorf("reading the state: %w", err)
+	var r Record
+	if err := json.NewDecoder(zr).Decode(&r); err != nil {
+		return Record{}, 0, fmt.Errorf("reading the state: %w", err)
 	}
-	return s, version, nil
+	if r.Schema != dora.SchemaVersion {
+		return Record{}, version, nil
+	}
+	return r, version, nil
 }
 
-// Save writes s as the version after version, or returns errConflict.
-func (st *Store) Save(ctx context.Context, s State, version int) error {
+// Save writes r as the version after version, or returns errConflict.
+func (st *Store) Save(ctx context.Context, r Record, version int) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(s); err != nil {
+	if err := json.NewEncoder(zw).Encode(r); err != nil {
 		return err
 	}
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	in := map[string]any{
-		"TableName": st.Table,
-		"Item": map[string]attribute{
-			"pk": {S: st.Pipeline}, "version": {N: strconv.Itoa(version + 1)}, "state": {B: buf.Bytes()},
+	in := &dynamodb.PutItemInput{
+		TableName: aws.String(st.Table),
+		Item: map[string]types.AttributeValue{
+			"pk":      &types.AttributeValueMemberS{Value: st.Pipeline},
+			"version": &types.AttributeValueMemberN{Value: strconv.Itoa(version + 1)},
+			"state":   &types.AttributeValueMemberB{Value: buf.Bytes()},
 		},
-		"ConditionExpression": "attribute_not_exists(pk)",
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if version > 0 {
-		in["ConditionExpression"] = "version = :v"
-		in["ExpressionAttributeValues"] = map[string]attribute{":v": {N: strconv.Itoa(version)}}
+		in.ConditionExpression = aws.String("version = :v")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(version)}}
 	}
-	err := st.Client.JSON(ctx, "dynamodb", "DynamoDB_20120810", "1.0", "PutItem", in, nil)
-	var apiErr *awsapi.Error
-	if errors.As(err, &apiErr) && apiErr.Code == "ConditionalCheckFailedException" {
+	_, err := st.DB.PutItem(ctx, in)
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
 		return errConflict
 	}
 	return err
 }
 
+func (st *Store) now() time.Time {
+	if st.Now == nil {
+		return time.Now()
+	}
+	return st.Now()
+}
+
+// Metrics is how the function measures: the pipeline, stages and alarms, the repository that
+// answers for commits, and the namespace of the metrics.
+type Metrics struct {
+	Config    dora.Config
+	Commits   dora.Commits
+	Namespace string
+}
+
 // handle applies one event to the stored state and writes its samples as metrics to out. A
 // conflicting write is read and applied again; the samples are written only once the state that
-// produced them is saved, so a retried invocation never counts twice.
-func handle(ctx context.Context, st *Store, stages []string, namespace string, out io.Writer, raw []byte) error {
-	var e Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return fmt.Errorf("reading the event: %w", err)
+// produced them is saved, so a retried invocation never counts twice, and the invocation that
+// saved them writes them even if it never heard that its write succeeded (see Unsent).
+func handle(ctx context.Context, st *Store, m Metrics, out io.Writer, raw []byte) error {
+	e, err := dora.ParseEvent(raw)
+	if err != nil {
+		return err
+	}
+	var request string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		request = lc.AwsRequestID
 	}
 	for attempt := 0; attempt < 10; attempt++ {
-		s, version, err := st.Load(ctx)
+		r, version, err := st.Load(ctx)
 		if err != nil {
 			return err
 		}
-		samples, changed := s.Apply(e, st.Pipeline, stages)
-		if !changed {
-			return nil
+		if u := r.unsent(e.ID, request); u != nil {
+			return writeSamples(out, m.Namespace, st.Pipeline, u.Samples)
 		}
-		s.trim(maxExecutions)
-		switch err := st.Save(ctx, s, version); {
+		samples, changed, err := r.Apply(ctx, e, m.Config, m.Commits)
+		if err != nil || !changed {
+			return err
+		}
+		r.Trim(maxExecutions)
+		r.keep(e.ID, request, samples, st.now())
+		switch err := st.Save(ctx, r, version); {
 		case errors.Is(err, errConflict):
 			continue
 		case err != nil:
 			return err
 		}
-		for _, sample := range samples {
-			if err := writeEMF(out, namespace, st.Pipeline, sample); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeSamples(out, m.Namespace, st.Pipeline, samples)
 	}
 	return fmt.Errorf("event %s: the state kept changing under 10 attempts", e.ID)
 }
 
+func writeSamples(out io.Writer, namespace, pipeline string, samples []dora.Sample) error {
+	for _, sample := range samples {
+		if err := writeEMF(out, namespace, pipeline, sample); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeEMF writes a sample in CloudWatch's embedded metric format: Lambda sends the line to the
 // function's log group, and CloudWatch turns it into a data point of the metric, dated when the
-// measured thing happened, with the dimensions Pipeline and Stage. Execution and Commit stay in
-// the log line, to look up what a point is made of.
-func writeEMF(w io.Writer, namespace, pipeline string, s Sample) error {
+// measured thing happened (CloudWatch takes points up to two weeks old: dora.Attribution keeps a
+// failed deployment's date within that), with the dimensions Pipeline and Stage. Execution and
+// Commit stay in the log line, to look up what a point is made of.
+func writeEMF(w io.Writer, namespace, pipeline string, s dora.Sample) error {
 	line, err := json.Marshal(map[string]any{
 		"_aws": map[string]any{
 			"Timestamp": s.Time.UnixMilli(),

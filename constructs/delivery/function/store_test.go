@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,18 +13,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
+	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora"
+	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora/doratest"
 )
+
+// attribute is a DynamoDB attribute value in the JSON protocol.
+type attribute struct {
+	S string `json:"S,omitempty"`
+	N string `json:"N,omitempty"`
+	B []byte `json:"B,omitempty"`
+}
 
 // fakeTable is DynamoDB as the store uses it: GetItem and a conditional PutItem of one item per
 // key, in the JSON protocol. conflicts makes that many PutItems fail as if another writer had won.
+// lose drops the answer of that many PutItems, whatever they did, as a network that fails after
+// the request arrived: the client sees the connection close.
 type fakeTable struct {
 	mu        sync.Mutex
 	items     map[string]map[string]attribute
 	conflicts int
+	lose      int
 	calls     []string
 }
 
@@ -40,11 +56,20 @@ func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ConditionExpression       string
 		ExpressionAttributeValues map[string]attribute
 	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=a/") || !strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/dynamodb/aws4_request") {
+		http.Error(w, `{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"not signed for DynamoDB in eu-west-1"}`, http.StatusBadRequest)
+		return
+	}
 	if err := json.Unmarshal(body, &in); err != nil || in.TableName != "state" || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
 		http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"bad request"}`, http.StatusBadRequest)
 		return
 	}
 	fail := func() {
+		if f.lose > 0 {
+			f.lose--
+			hangUp(w)
+			return
+		}
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`))
 	}
@@ -69,101 +94,304 @@ func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.items[in.Item["pk"].S] = in.Item
+		if f.lose > 0 {
+			f.lose--
+			hangUp(w)
+			return
+		}
 		_, _ = w.Write([]byte(`{}`))
 	default:
 		http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
 	}
 }
 
+// hangUp closes the connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// newStore returns a store on the fake table, through the SDK's DynamoDB client with its standard
+// retries (three tries for throttling, server and connection errors), without the waits.
 func newStore(t *testing.T, table *fakeTable) *Store {
 	server := httptest.NewServer(table)
 	t.Cleanup(server.Close)
-	return &Store{Table: "state", Pipeline: pipelineName, Client: &awsapi.Client{
-		Region: "eu-west-1", URLSuffix: "amazonaws.com", HTTP: server.Client(), Attempts: 1, Now: time.Now,
-		Credentials: func() (awsapi.Credentials, error) {
-			return awsapi.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
-		},
-		Endpoint: func(string) string { return server.URL + "/" },
-	}}
+	return &Store{Table: "state", Pipeline: doratest.PipelineName, DB: dynamodb.New(dynamodb.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(server.URL), HTTPClient: server.Client(),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
+		}),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		}),
+	})}
 }
 
-func raw(t *testing.T, e Event) []byte {
-	m := template(t, map[string]string{
-		pipelineExecution: "pipeline-started.json", stageExecution: "stage-ended.json", actionExecution: "source-succeeded.json",
-	}[e.DetailType])
-	m["id"], m["time"] = e.ID, e.Time.Format(time.RFC3339)
-	d := m["detail"].(map[string]any)
-	d["execution-id"], d["state"] = e.Detail.ExecutionID, e.Detail.State
-	if e.Detail.Stage != "" {
-		d["stage"] = e.Detail.Stage
+// scenario returns a recorded history by name, and how the function measures it: its stages and
+// alarms, the repository on a fake CodeCommit that holds its commits.
+func scenario(t *testing.T, name string) (doratest.Scenario, Metrics, *fakeCodeCommit) {
+	t.Helper()
+	for _, sc := range doratest.Scenarios(t) {
+		if sc.Name == name {
+			cc := &fakeCodeCommit{commits: sc.Commits}
+			return sc, Metrics{Config: sc.Config, Commits: newRepository(t, cc), Namespace: "CdkPipeline/Delivery"}, cc
+		}
 	}
-	if e.DetailType == actionExecution {
-		d["execution-result"].(map[string]any)["external-execution-id"] = e.Detail.Result.ExternalID
+	t.Fatalf("no scenario %q", name)
+	return doratest.Scenario{}, Metrics{}, nil
+}
+
+// emfSamples reads the embedded-metric-format lines back into samples, as CloudWatch would.
+func emfSamples(t *testing.T, out string) []dora.Sample {
+	t.Helper()
+	var samples []dora.Sample
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var emf struct {
+			AWS struct {
+				Timestamp         int64
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name, Unit string }
+				}
+			} `json:"_aws"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &emf))
+		var fields map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &fields))
+		require.Len(t, emf.AWS.CloudWatchMetrics, 1, line)
+		directive := emf.AWS.CloudWatchMetrics[0]
+		require.Equal(t, [][]string{{"Pipeline", "Stage"}}, directive.Dimensions)
+		require.Len(t, directive.Metrics, 1)
+		name := directive.Metrics[0].Name
+		value, ok := fields[name].(float64)
+		require.True(t, ok, "the line holds the value of %s: %s", name, line)
+		samples = append(samples, dora.Sample{Metric: name, Stage: fields["Stage"].(string), Value: value, Unit: directive.Metrics[0].Unit,
+			Time: time.UnixMilli(emf.AWS.Timestamp).UTC(), Execution: fields["Execution"].(string), Commit: fields["Commit"].(string)})
 	}
-	if e.DetailType == pipelineExecution && e.Detail.State != started {
-		delete(d, "execution-trigger")
+	return samples
+}
+
+// TestScenarios: every recorded history, event by event through the handler (the AWS SDK's clients
+// against a fake DynamoDB and a fake CodeCommit), gives the totals its definitions give; the
+// metrics CloudWatch would extract from the log lines are the samples of package dora.
+func TestScenarios(t *testing.T) {
+	for _, sc := range doratest.Scenarios(t) {
+		t.Run(sc.Name, func(t *testing.T) {
+			_, m, _ := scenario(t, sc.Name)
+			st := newStore(t, &fakeTable{items: map[string]map[string]attribute{}})
+			var out bytes.Buffer
+			for i, raw := range sc.Raw {
+				require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
+			}
+			samples := emfSamples(t, out.String())
+			assert.Equal(t, doratest.Lines(doratest.Apply(t, sc, sc.Events)), doratest.Lines(samples))
+			got := dora.Summarize(sc.Config.Stages, samples)
+			for _, stage := range sc.Config.Stages {
+				want := sc.Want[stage]
+				for _, l := range []*[]float64{&want.LeadTimeMinutes, &want.PipelineLeadTimeMinutes, &want.RecoveryMinutes} {
+					if *l == nil {
+						*l = []float64{}
+					}
+				}
+				assert.Equal(t, want, *got[stage], stage)
+			}
+		})
 	}
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	return b
 }
 
 // TestHandler: the function keeps the state in the table between invocations, writes each sample
 // as an embedded-metric-format line once the state is saved, and retries a conflicting write.
 func TestHandler(t *testing.T) {
+	sc, m, cc := scenario(t, "success")
 	table := &fakeTable{items: map[string]map[string]attribute{}}
 	st := newStore(t, table)
 	var out bytes.Buffer
 	ctx := context.Background()
-	events := success(t)
 	table.conflicts = 2
-	for _, e := range events {
-		require.NoError(t, handle(ctx, st, deploy, "CdkPipeline/Delivery", &out, raw(t, e)))
+	for _, raw := range sc.Raw {
+		require.NoError(t, handle(ctx, st, m, &out, raw))
 	}
-	item := table.items[pipelineName]
-	assert.Equal(t, "4", item["version"].N, "one write per event that changed the state")
-	assert.NotEmpty(t, item["state"].B)
+	item := table.items[doratest.PipelineName]
+	assert.Equal(t, "5", item["version"].N, "one write per event used: start, source, stage start, deploy, stage end (not the pipeline's end)")
+	assert.Equal(t, []string{"c1"}, cc.asked, "the head commit, once")
 
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 2)
+	require.Len(t, lines, 4, "deployment, deployment day, pipeline lead time, lead time")
 	var emf map[string]any
-	require.NoError(t, json.Unmarshal([]byte(lines[1]), &emf))
+	require.NoError(t, json.Unmarshal([]byte(lines[3]), &emf))
 	assert.Equal(t, map[string]any{
-		"Timestamp": float64(at(t, "10:12:00").UnixMilli()),
+		"Timestamp": float64(doratest.At(t, "10:12:00").UnixMilli()),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace": "CdkPipeline/Delivery", "Dimensions": []any{[]any{"Pipeline", "Stage"}},
 			"Metrics": []any{map[string]any{"Name": "LeadTime", "Unit": "Seconds"}},
 		}},
 	}, emf["_aws"])
-	assert.Equal(t, pipelineName, emf["Pipeline"])
+	assert.Equal(t, doratest.PipelineName, emf["Pipeline"])
 	assert.Equal(t, "Deploy", emf["Stage"])
-	assert.Equal(t, 720.0, emf["LeadTime"])
+	assert.Equal(t, 1920.0, emf["LeadTime"])
 	assert.Equal(t, "c1", emf["Commit"])
 	assert.Equal(t, "e1", emf["Execution"])
 
 	// A duplicate delivery reads the state and writes nothing.
 	out.Reset()
 	calls := len(table.calls)
-	require.NoError(t, handle(ctx, st, deploy, "CdkPipeline/Delivery", &out, raw(t, events[2])))
+	require.NoError(t, handle(ctx, st, m, &out, sc.Raw[3]))
 	assert.Empty(t, out.String())
 	assert.Equal(t, []string{"DynamoDB_20120810.GetItem"}, table.calls[calls:])
 
 	// The state survives the table: a new invocation continues from it.
 	s, version, err := st.Load(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 4, version)
+	assert.Equal(t, 5, version)
 	assert.Contains(t, s.Executions, "e1")
 	assert.Equal(t, "c1", s.Executions["e1"].Commit)
 }
 
-// TestHandlerErrors: an unreadable event and a table that keeps changing fail the invocation, so
-// Lambda retries it and then keeps it in the dead-letter queue.
+// TestStateOfAnotherSchema: a state written by an earlier definition starts anew, at its version,
+// so that the next write still checks it.
+func TestStateOfAnotherSchema(t *testing.T) {
+	sc, m, _ := scenario(t, "success")
+	table := &fakeTable{items: map[string]map[string]attribute{}}
+	st := newStore(t, table)
+	ctx := context.Background()
+	old := Record{}
+	old.Seen = []string{"an-old-event"}
+	require.NoError(t, st.Save(ctx, old, 0), "a state of schema 0")
+	r, version, err := st.Load(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, version)
+	assert.Empty(t, r.Seen)
+	require.NoError(t, handle(ctx, st, m, io.Discard, sc.Raw[0]))
+	assert.Equal(t, "2", table.items[doratest.PipelineName]["version"].N)
+}
+
+// TestHandlerErrors: an unreadable event, a table that keeps changing, a table that refuses and a
+// repository that fails fail the invocation, so Lambda retries it and then keeps it in the
+// dead-letter queue.
 func TestHandlerErrors(t *testing.T) {
+	sc, m, cc := scenario(t, "success")
 	table := &fakeTable{items: map[string]map[string]attribute{}, conflicts: 100}
 	st := newStore(t, table)
 	ctx := context.Background()
-	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, []byte("not json")), "reading the event")
-	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, raw(t, start(t, "e1", "10:00:00"))), "the state kept changing under 10 attempts")
+	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, []byte("not json")), "reading the event")
+	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, sc.Raw[0]), "the state kept changing under 10 attempts")
 	st.Table = "other"
-	assert.ErrorContains(t, handle(ctx, st, deploy, "ns", io.Discard, raw(t, start(t, "e1", "10:00:00"))), "ValidationException")
+	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, sc.Raw[0]), "ValidationException")
+
+	st.Table, table.conflicts, cc.fail = "state", 0, true
+	var err error
+	for _, raw := range sc.Raw {
+		if err = handle(ctx, st, m, io.Discard, raw); err != nil {
+			break
+		}
+	}
+	assert.ErrorContains(t, err, "reading commit c1 of sample-app")
+}
+
+// invocation is the context of a Lambda invocation with the request id id.
+func invocation(id string) context.Context {
+	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id})
+}
+
+// failingWriter fails every write, as a function that stops between its save and its samples.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// TestLostAnswers: a conditional write that succeeded but whose answer was lost still counts its
+// event, once. The SDK tries the write again and finds the condition failed; or all its tries
+// lose their answers and Lambda tries the invocation again, with the same request id; or the
+// function stops after its save. Deliveries of the same events by other requests (EventBridge's
+// duplicates) write nothing.
+func TestLostAnswers(t *testing.T) {
+	sc, m, _ := scenario(t, "release rolled back by hand hours later, then fixed forward")
+	var want bytes.Buffer
+	reference := newStore(t, &fakeTable{items: map[string]map[string]attribute{}})
+	for i, raw := range sc.Raw {
+		require.NoError(t, handle(invocation(fmt.Sprint("r", i)), reference, m, &want, raw))
+	}
+	require.Greater(t, len(strings.Split(strings.TrimSpace(want.String()), "\n")), 10)
+
+	t.Run("the SDK's retry finds its own write", func(t *testing.T) {
+		table := &fakeTable{items: map[string]map[string]attribute{}}
+		st := newStore(t, table)
+		var out bytes.Buffer
+		writes := 0
+		for i, raw := range sc.Raw {
+			before := table.items[doratest.PipelineName]["version"].N
+			table.lose = 1
+			require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
+			if table.items[doratest.PipelineName]["version"].N != before {
+				writes++
+				assert.Zero(t, table.lose, "the write was applied and its answer lost")
+			}
+		}
+		assert.Equal(t, want.String(), out.String())
+		assert.Equal(t, fmt.Sprint(writes), table.items[doratest.PipelineName]["version"].N, "one write per event used")
+
+		out.Reset()
+		for i, raw := range sc.Raw {
+			require.NoError(t, handle(invocation(fmt.Sprint("duplicate", i)), st, m, &out, raw))
+		}
+		assert.Empty(t, out.String(), "another request's delivery of a saved event counts nothing")
+	})
+
+	t.Run("Lambda's retry finds the write of the try that failed", func(t *testing.T) {
+		table := &fakeTable{items: map[string]map[string]attribute{}}
+		st := newStore(t, table)
+		var out bytes.Buffer
+		for i, raw := range sc.Raw {
+			before := table.items[doratest.PipelineName]["version"].N
+			table.lose = 3 // the SDK's three tries: the write, then two failed conditions
+			written := out.Len()
+			err := handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw)
+			table.lose = 0
+			if table.items[doratest.PipelineName]["version"].N == before {
+				continue // an event the computation does not use: nothing written, nothing lost
+			}
+			assert.Error(t, err)
+			assert.Equal(t, written, out.Len(), "the try that failed wrote nothing")
+			require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
+		}
+		assert.Equal(t, want.String(), out.String())
+	})
+
+	t.Run("Lambda's retry after the function stopped between its save and its samples", func(t *testing.T) {
+		table := &fakeTable{items: map[string]map[string]attribute{}}
+		st := newStore(t, table)
+		var out bytes.Buffer
+		for i, raw := range sc.Raw {
+			if err := handle(invocation(fmt.Sprint("r", i)), st, m, failingWriter{}, raw); err != nil {
+				require.ErrorIs(t, err, io.ErrClosedPipe)
+				require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
+			}
+		}
+		assert.Equal(t, want.String(), out.String())
+	})
+}
+
+// TestUnsentKept: a record keeps an event's samples for the request that saved them, for as long as
+// Lambda may try that request again, and only inside Lambda, where a request has an id.
+func TestUnsentKept(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	sample := []dora.Sample{{Metric: dora.Deployments, Stage: "Deploy", Value: 1, Unit: "Count", Time: now}}
+	var r Record
+	r.keep("e1", "r1", sample, now)
+	r.keep("e2", "", sample, now)
+	r.keep("e3", "r3", nil, now)
+	require.Len(t, r.Unsent, 1)
+	assert.Equal(t, sample, r.unsent("e1", "r1").Samples)
+	assert.Nil(t, r.unsent("e1", "r2"), "another request's")
+	assert.Nil(t, r.unsent("e1", ""))
+	r.keep("e4", "r4", sample, now.Add(unsentKept-time.Second))
+	assert.NotNil(t, r.unsent("e1", "r1"))
+	r.keep("e5", "r5", sample, now.Add(unsentKept))
+	assert.Nil(t, r.unsent("e1", "r1"), "past every retry")
+	assert.Len(t, r.Unsent, 2)
 }

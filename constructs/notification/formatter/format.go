@@ -5,19 +5,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
-// Event is an EventBridge event, as AWS documents its envelope.
-type Event struct {
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Account    string          `json:"account"`
-	Time       time.Time       `json:"time"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
-}
+// Event is an EventBridge event: the envelope AWS documents, with the detail left as JSON.
+type Event = events.EventBridgeEvent
 
 // Message is what people get: Subject and Body by email, SMS by text message.
 type Message struct {
@@ -35,7 +28,7 @@ const (
 // them, with the event's detail, so that a rule added later is never silent.
 func Format(e Event) Message {
 	when := e.Time.UTC().Format("2006-01-02 15:04:05 UTC")
-	where := fmt.Sprintf("Account %s, region %s", e.Account, e.Region)
+	where := fmt.Sprintf("Account %s, region %s", e.AccountID, e.Region)
 	switch e.DetailType {
 	case pipelineExecution, stageExecution:
 		var d struct {

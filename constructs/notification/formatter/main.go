@@ -5,32 +5,58 @@
 // An EventBridge input transformer cannot do this: a text template is delivered as a JSON string,
 // surrounding quotes included ("For strings, quotes are required", EventBridge user guide).
 //
-// It needs TOPIC_ARN, and AWS_URL_SUFFIX for partitions other than aws. It runs on provided.al2023
-// and uses the standard library only (internal/lambdart, internal/awsapi).
+// It needs TOPIC_ARN. It runs on provided.al2023 with aws-lambda-go, and publishes with the AWS SDK
+// for Go v2, which signs with the function role's credentials, finds the endpoint of the region's
+// partition, and retries throttling and server errors with jittered backoff.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
+	"log"
 	"os"
 
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
-	"github.com/pipekit/cdk-pipeline/internal/lambdart"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 func main() {
+	h, err := setup(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h)
+}
+
+// publisher is the SNS call the function makes.
+type publisher interface {
+	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// setup is the function's start-up, once per execution environment: the configuration of its
+// region and role, the SNS client, and the handler of each event.
+func setup(ctx context.Context) (func(context.Context, json.RawMessage) error, error) {
 	topic := os.Getenv("TOPIC_ARN")
-	client := awsapi.NewClientFromEnv()
-	lambdart.Start(func(ctx context.Context, event []byte) error {
+	if topic == "" {
+		return nil, errors.New("TOPIC_ARN is not set")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	client := sns.NewFromConfig(cfg)
+	return func(ctx context.Context, event json.RawMessage) error {
 		return handle(ctx, client, topic, event)
-	})
+	}, nil
 }
 
 // handle formats one event and publishes it. An event it cannot read is an error: Lambda retries
 // the invocation and then keeps the event in the dead-letter queue, where nothing is lost.
-func handle(ctx context.Context, client *awsapi.Client, topic string, event []byte) error {
+func handle(ctx context.Context, client publisher, topic string, event []byte) error {
 	var e Event
 	if err := json.Unmarshal(event, &e); err != nil {
 		return fmt.Errorf("reading the event: %w", err)
@@ -41,8 +67,9 @@ func handle(ctx context.Context, client *awsapi.Client, topic string, event []by
 	if err != nil {
 		return err
 	}
-	_, err = client.Query(ctx, "sns", "2010-03-31", "Publish", url.Values{
-		"TopicArn": {topic}, "Subject": {m.Subject}, "Message": {string(structured)}, "MessageStructure": {"json"},
+	_, err = client.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(topic), Subject: aws.String(m.Subject),
+		Message: aws.String(string(structured)), MessageStructure: aws.String("json"),
 	})
 	return err
 }

@@ -8,14 +8,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/pipekit/cdk-pipeline/internal/awsapi"
 )
 
 func event(t *testing.T, name string) Event {
@@ -82,26 +84,33 @@ func TestSubjectLine(t *testing.T) {
 	assert.Equal(t, "Pipeline notification", subjectLine(""))
 }
 
-// TestPublish: the function publishes plain text, one message per protocol, to its topic; an
-// SNS error fails the invocation so that Lambda retries it.
+// TestPublish: the function publishes plain text, one message per protocol, to its topic, signed
+// for SNS in the function's region; an SNS error fails the invocation so that Lambda retries it.
+// The SDK's own SNS client talks to a fake that answers as SNS's query API does.
 func TestPublish(t *testing.T) {
 	var forms []url.Values
+	var auth []string
 	status := http.StatusOK
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(b))
 		forms = append(forms, form)
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(status)
-		_, _ = w.Write([]byte("<ErrorResponse><Error><Code>KMSAccessDenied</Code><Message>no key</Message></Error></ErrorResponse>"))
+		if status != http.StatusOK {
+			_, _ = w.Write([]byte("<ErrorResponse><Error><Type>Sender</Type><Code>KMSAccessDenied</Code><Message>no key</Message></Error><RequestId>r-2</RequestId></ErrorResponse>"))
+			return
+		}
+		_, _ = w.Write([]byte(`<PublishResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	}))
 	defer server.Close()
-	client := &awsapi.Client{
-		Region: "eu-west-1", URLSuffix: "amazonaws.com", HTTP: server.Client(), Attempts: 1, Now: time.Now,
-		Credentials: func() (awsapi.Credentials, error) {
-			return awsapi.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
-		},
-		Endpoint: func(string) string { return server.URL + "/" },
-	}
+	client := sns.New(sns.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(server.URL), HTTPClient: server.Client(), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "a", SecretAccessKey: "s"}, nil
+		}),
+	})
 	raw, err := os.ReadFile("testdata/pipeline-execution-failed.json")
 	require.NoError(t, err)
 	const topic = "arn:aws:sns:eu-west-1:123456789012:Messages"
@@ -109,6 +118,7 @@ func TestPublish(t *testing.T) {
 	require.Len(t, forms, 1)
 	f := forms[0]
 	assert.Equal(t, "Publish", f.Get("Action"))
+	assert.Regexp(t, `^AWS4-HMAC-SHA256 Credential=a/\d{8}/eu-west-1/sns/aws4_request, SignedHeaders=`, auth[0])
 	assert.Equal(t, topic, f.Get("TopicArn"))
 	assert.Equal(t, "json", f.Get("MessageStructure"))
 	assert.Equal(t, "pipeline CicdPipeline-Pipeline FAILED", f.Get("Subject"))
@@ -120,7 +130,12 @@ func TestPublish(t *testing.T) {
 	assert.Equal(t, "FAILED: pipeline CicdPipeline-Pipeline execution 12345678", perProtocol["sms"])
 
 	status = http.StatusForbidden
-	assert.EqualError(t, handle(context.Background(), client, topic, raw), "sns Publish: 403 KMSAccessDenied: no key")
+	err = handle(context.Background(), client, topic, raw)
+	var apiErr smithy.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "KMSAccessDenied", apiErr.ErrorCode())
+	assert.Equal(t, "no key", apiErr.ErrorMessage())
+	assert.ErrorContains(t, err, "SNS: Publish, https response error StatusCode: 403")
 	assert.ErrorContains(t, handle(context.Background(), client, topic, []byte("not json")), "reading the event")
 }
 
@@ -135,4 +150,46 @@ func keys(m map[string]string) []string {
 		return nil
 	}
 	return out
+}
+
+// lambdaEnvironment sets what Lambda gives the function, and none of the machine's AWS settings
+// (a CA bundle, profiles, shared config files).
+func lambdaEnvironment(t testing.TB) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+		}
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
+		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none,
+		"TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:Messages",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// TestSetup: the start-up needs the topic.
+func TestSetup(t *testing.T) {
+	lambdaEnvironment(t)
+	h, err := setup(context.Background())
+	require.NoError(t, err)
+	assert.NotNil(t, h)
+	t.Setenv("TOPIC_ARN", "")
+	_, err = setup(context.Background())
+	assert.EqualError(t, err, "TOPIC_ARN is not set")
+}
+
+// BenchmarkSetup is the function's start-up in an execution environment, after the process
+// started: the AWS configuration from Lambda's environment, the SNS client, the handler.
+// docs/performance.md keeps its result.
+func BenchmarkSetup(b *testing.B) {
+	lambdaEnvironment(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := setup(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
