@@ -75,7 +75,7 @@ func synthesize(root string, ctx map[string]any, account, region string) (*synth
 		}
 	}
 	cmd.Env = append(env, "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON),
-		"CDK_DEFAULT_ACCOUNT="+account, "CDK_DEFAULT_REGION="+region, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+		"CDK_DEFAULT_ACCOUNT="+account, "CDK_DEFAULT_REGION="+region)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {

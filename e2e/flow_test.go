@@ -178,9 +178,8 @@ func deployedPipeline(t T, c Config) {
 	}
 }
 
-// destroy deletes the stack and, with DeleteRetained, what it retains. The repository is named
-// here: its physical id is its repository id. Each deletion that fails is reported and the others
-// still run.
+// destroy deletes the stack and, with DeleteRetained, what it retains (deleters). Each deletion
+// that fails is reported and the others still run.
 func destroy(t T, c Config, repository string) {
 	retained := map[string][]string{}
 	var list stackResources
@@ -207,22 +206,38 @@ func destroy(t T, c Config, repository string) {
 		return
 	}
 	var errs []error
-	keep := func(_ string, err error) { errs = append(errs, err) }
-	if len(retained["AWS::CodeCommit::Repository"]) > 0 {
-		keep(try("", "aws", "codecommit", "delete-repository", "--repository-name", repository))
-	}
-	for _, bucket := range retained["AWS::S3::Bucket"] {
-		errs = append(errs, deleteBucket(bucket))
-	}
-	for _, group := range retained["AWS::Logs::LogGroup"] {
-		keep(try("", "aws", "logs", "delete-log-group", "--log-group-name", group))
-	}
-	for _, key := range retained["AWS::KMS::Key"] {
-		keep(try("", "aws", "kms", "schedule-key-deletion", "--key-id", key, "--pending-window-in-days", "7"))
+	for _, d := range deleters {
+		for _, id := range retained[d.resourceType] {
+			errs = append(errs, d.delete(repository, id))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		t.Errorf("deleting what the stack retained: %v", err)
 	}
+}
+
+// deleters delete what the stack retains when it is destroyed, by resource type, in order. The
+// repository is named: its physical id is its repository id.
+var deleters = []deleter{
+	{"AWS::CodeCommit::Repository", func(repository, _ string) error {
+		_, err := try("", "aws", "codecommit", "delete-repository", "--repository-name", repository)
+		return err
+	}},
+	{"AWS::S3::Bucket", func(_, bucket string) error { return deleteBucket(bucket) }},
+	{"AWS::Logs::LogGroup", func(_, group string) error {
+		_, err := try("", "aws", "logs", "delete-log-group", "--log-group-name", group)
+		return err
+	}},
+	{"AWS::KMS::Key", func(_, key string) error {
+		_, err := try("", "aws", "kms", "schedule-key-deletion", "--key-id", key, "--pending-window-in-days", "7")
+		return err
+	}},
+}
+
+// deleter deletes the retained resources of one type.
+type deleter struct {
+	resourceType string
+	delete       func(repository, id string) error
 }
 
 // deleteBucket deletes every version and delete marker of a bucket, a thousand at a time, then the

@@ -91,6 +91,7 @@ var Default = Plan{
 		{"AWS::CodeCommit::Repository", 1, "a repository; kept by destroy (-delete-retained deletes it)"},
 		{"AWS::Lambda::Function", 4, "functions, by request (the stack's custom resources and event handlers)"},
 		{"AWS::DynamoDB::Table", 1, "an on-demand table, by request"},
+		{"AWS::Events::Archive", 1, "the delivery metrics' event archive, by GB archived"},
 		{"AWS::KMS::Key", 2, "$1 a month each, prorated; kept by destroy (-delete-retained schedules their deletion)"},
 		{"AWS::S3::Bucket", 2, "artifacts and logs, by GB; kept by destroy (-delete-retained empties and deletes them)"},
 		{"AWS::Logs::LogGroup", 5, "logs, by GB; kept by destroy (-delete-retained deletes them)"},

@@ -61,6 +61,12 @@ func checkPlan(t *testing.T, s *synthesis, p Plan) {
 		}
 	}
 	assert.Equal(t, p.Instances, fleet)
+	// -delete-retained deletes what the stack retains: each retained type has a deleter.
+	for id, r := range s.resources {
+		if retained(r) {
+			assert.True(t, slices.ContainsFunc(deleters, func(d deleter) bool { return d.resourceType == r["Type"] }), "the stack retains %s, a %s that -delete-retained does not delete", id, r["Type"])
+		}
+	}
 }
 
 // checkSeed checks the layout against the seed the stack synthesized: every file of the seed asset
