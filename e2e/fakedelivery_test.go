@@ -30,9 +30,8 @@ func init() {
 type pipeline struct {
 	name, arn     string
 	repository    string // the source action's repository
-	deployStage   string
-	approval      bool // a manual approval waits for a person the dry run does not have
-	stageRollback bool // the deploy stage's OnFailure result is ROLLBACK
+	approval      bool   // a manual approval waits for a person the dry run does not have
+	stageRollback bool   // the deploy stage's OnFailure result is ROLLBACK
 	application   string
 	group         string
 	autoRollback  bool // the group rolls back a failed deployment
@@ -110,7 +109,6 @@ func (c *cloud) startPipeline() error {
 			case "Approval/Manual":
 				p.approval = true
 			case "Deploy/CodeDeploy":
-				p.deployStage = s.Name
 				p.stageRollback = s.OnFailure != nil && s.OnFailure.Result == "ROLLBACK"
 				p.application, p.group = fmt.Sprint(a.Configuration["ApplicationName"]), fmt.Sprint(a.Configuration["DeploymentGroupName"])
 			}
