@@ -118,9 +118,15 @@ func EventKinds(bodies []string) ([]string, error) {
 			Detail     struct {
 				State string `json:"state"`
 			} `json:"detail"`
+			// Type is "Notification" in the SNS envelope that a subscriber without raw message
+			// delivery receives.
+			Type string
 		}
 		if err := json.Unmarshal([]byte(b), &e); err != nil {
 			return nil, fmt.Errorf("message %q is not an event: %w", b, err)
+		}
+		if e.DetailType == "" {
+			return nil, fmt.Errorf("message %q is not an event (an SNS envelope %q: is raw message delivery off?)", b, e.Type)
 		}
 		seen[e.DetailType+" "+e.Detail.State] = true
 	}

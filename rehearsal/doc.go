@@ -1,28 +1,37 @@
 // Package rehearsal plays, offline and in go test, the hand-offs that AWS performs when the
-// pipeline runs, with the sample app's real buildspec.yml, appspec.yml and hook scripts:
+// pipeline runs, with the sample app's real buildspec.yml, appspec.yml and hook scripts, and the
+// stack that main.go synthesizes with the default settings (one synth):
 //
+//   - The stack: the pipeline's Build action runs a project that reads the repository's
+//     buildspec.yml (no Source.BuildSpec), on an image whose Go runtimes the rehearsal knows;
+//     the pull-request checks select the same Go; the Deploy action's deployment group rolls back
+//     on failure, behind a target group whose health check (path, port, codes, thresholds) the
+//     rehearsal plays.
 //   - Seed: CloudFormation seeds the CodeCommit repository from the source asset, with the
 //     asset's excludes applied and every file mode dropped to 0644 (aws-cdk issue 24083).
-//   - CodeBuild: the buildspec's phases run in order in one bash session, in a checkout where
-//     every file is 0644, with the standard:7.0 image's layout (HOME=/root, GOPATH=/go, mapped
-//     into a temporary folder) and the CODEBUILD_* variables the project sees. Reports and
-//     artifacts are resolved as CodeBuild does (files globs, base-directory, discard-paths), and
-//     the artifact is zipped without file modes. A second build restores only the buildspec's
-//     cache paths and runs with GOPROXY=off: it must download nothing.
-//   - CodeDeploy: the bundle is unzipped as the agent does (system unzip), and each deployment
-//     runs the lifecycle as the agent (aws-codedeploy-agent 1.8) does: ApplicationStop from the
-//     last successful revision, BeforeInstall, the files copied and appspec.yml's permissions
-//     applied, AfterInstall, ApplicationStart, ValidateService, each hook made executable if it is
-//     not, with its timeout. It runs in private mount and network namespaces, so that /opt and
-//     /etc/systemd/system are temporary folders and port 8080 is private.
-//   - The app: the built binary is started by the systemctl stand-in, ValidateService checks it,
-//     a broken release fails ValidateService within its budget and prints its diagnostics, and
-//     the rollback deployment brings the previous release back.
+//   - CodeBuild: the buildspec's runtime-versions select the image's Go (standard:7.0's goenv
+//     versions); the rehearsal needs this machine's Go to have the same minor version, and checks
+//     the build log's `go version`. The phases run in order in one bash session, in a checkout
+//     where every file is 0644, with the image's layout (HOME=/root, GOPATH=/go, mapped into a
+//     temporary folder) and the CODEBUILD_* variables the project sees. Reports and artifacts are
+//     resolved as CodeBuild does, and the artifact is zipped without file modes. A second build
+//     restores only the buildspec's cache paths and runs with GOPROXY=off: it must download
+//     nothing.
+//   - CodeDeploy: an instance in its own user, mount and network namespaces (unshare
+//     --map-root-user, so any user can run it), whose /etc is a private overlay with a fresh
+//     Amazon Linux's accounts, and whose /opt and /etc/systemd/system are temporary folders. Its
+//     agent (agent_test.go) plays aws-codedeploy-agent's in-place lifecycle: ApplicationStop from
+//     the last revision whose Install succeeded, the bundle unzipped, the previous install's files
+//     removed and the new ones copied with appspec.yml's permissions, each hook run as the agent
+//     runs it (su <runas> -c, its own process group, output through pipes, one deadline for the
+//     exit and for closing stdout and stderr), and AllowTraffic as the load balancer's health
+//     checks of the running app.
+//   - The releases: two good ones, one whose app exits, one that starts but answers 503 on its
+//     health path and whose application_stop.sh fails, CodeDeploy's rollbacks after each, and an
+//     operator's redeploy that ignores ApplicationStop failures.
 //
-// What it skips, because this machine is not an EC2 instance: systemd is not PID 1, so
-// testdata/shims stands in for systemctl, journalctl, useradd and id (the service runs as root,
-// without the unit's sandboxing); validate_service.sh pauses 0.2 s between tries instead of 2 s;
-// the build uses this machine's Go and Go build cache (the image's
-// Go is 1.20, the app declares go 1.20, and the build cache changes speed only); the load balancer
-// and the Auto Scaling lifecycle hook are not involved.
+// docs/runtime.md lists what is emulated, from which source, and what is not: systemd is not
+// PID 1 (testdata/shims stands in for systemctl and journalctl, and for su, since the namespace
+// maps one user id: no process changes user); validate_service.sh's pause and budget and the
+// health checks' interval are shortened; the build uses this machine's Go and build cache.
 package rehearsal

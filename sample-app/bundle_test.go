@@ -1,13 +1,51 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
+
+// appSpec is the part of appspec.yml (EC2/on-premises, version 0.0) that the bundle relies on.
+type appSpec struct {
+	Version string `yaml:"version"`
+	OS      string `yaml:"os"`
+	Files   []struct {
+		Source      string `yaml:"source"`
+		Destination string `yaml:"destination"`
+	} `yaml:"files"`
+	Permissions []struct {
+		Object string   `yaml:"object"`
+		Owner  string   `yaml:"owner"`
+		Group  string   `yaml:"group"`
+		Mode   string   `yaml:"mode"` // octal digits, as the agent reads them
+		Type   []string `yaml:"type"`
+	} `yaml:"permissions"`
+	Hooks map[string][]struct {
+		Location string `yaml:"location"`
+		Timeout  int    `yaml:"timeout"`
+		Runas    string `yaml:"runas"`
+	} `yaml:"hooks"`
+}
+
+// buildSpec is the part of buildspec.yml that the bundle relies on.
+type buildSpec struct {
+	Phases map[string]struct {
+		RuntimeVersions map[string]string `yaml:"runtime-versions"`
+		Commands        []string          `yaml:"commands"`
+	} `yaml:"phases"`
+	Reports   map[string]struct{ Files []string } `yaml:"reports"`
+	Artifacts struct {
+		Files []string `yaml:"files"`
+	} `yaml:"artifacts"`
+}
 
 func read(t *testing.T, path string) string {
 	t.Helper()
@@ -18,35 +56,50 @@ func read(t *testing.T, path string) string {
 	return string(b)
 }
 
+// readYAML parses path into v; v names only the keys the tests use.
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	if err := yaml.Unmarshal([]byte(read(t, path)), v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
 // TestAppSpecHooks checks the CodeDeploy bundle: every lifecycle hook the deployment relies on is
-// declared, and each script exists, starts with a bash shebang and parses. It does not require
-// the executable bit: the repository is seeded and checked out without file modes, and the
+// declared with one script, which exists, starts with a bash shebang and parses. It does not
+// require the executable bit: the repository is seeded and checked out without file modes, and the
 // CodeDeploy agent makes a hook script executable before it runs it.
 func TestAppSpecHooks(t *testing.T) {
-	appspec := read(t, "appspec.yml")
-	for _, hook := range []string{"ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"} {
-		if !regexp.MustCompile(`(?m)^  ` + hook + `:$`).MatchString(appspec) {
-			t.Errorf("appspec.yml lacks the %s hook", hook)
+	var spec appSpec
+	readYAML(t, "appspec.yml", &spec)
+	if spec.Version != "0.0" || spec.OS != "linux" {
+		t.Errorf("appspec.yml version %q, os %q; want 0.0 and linux", spec.Version, spec.OS)
+	}
+	events := []string{"ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"}
+	for event := range spec.Hooks {
+		if !slices.Contains(events, event) {
+			t.Errorf("appspec.yml declares the %s hook, which the sample app does not use", event)
 		}
 	}
-	scripts := regexp.MustCompile(`location: (\S+)`).FindAllStringSubmatch(appspec, -1)
-	if len(scripts) != 5 {
-		t.Fatalf("%d hook scripts, want 5", len(scripts))
-	}
-	for _, m := range scripts {
-		if !strings.HasPrefix(read(t, m[1]), "#!/usr/bin/env bash\n") {
-			t.Errorf("hook script %s does not start with #!/usr/bin/env bash", m[1])
+	for _, event := range events {
+		hooks := spec.Hooks[event]
+		if len(hooks) != 1 {
+			t.Errorf("appspec.yml has %d scripts for %s, want 1", len(hooks), event)
+			continue
 		}
-		if out, err := exec.Command("bash", "-n", m[1]).CombinedOutput(); err != nil {
-			t.Errorf("bash -n %s: %v\n%s", m[1], err, out)
+		location := hooks[0].Location
+		if !strings.HasPrefix(read(t, location), "#!/usr/bin/env bash\n") {
+			t.Errorf("hook script %s does not start with #!/usr/bin/env bash", location)
+		}
+		if out, err := exec.Command("bash", "-n", location).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v\n%s", location, err, out)
 		}
 	}
-	for _, m := range regexp.MustCompile(`- source: (\S+)`).FindAllStringSubmatch(appspec, -1) {
-		if m[1] == "bin/sample-app" {
+	for _, f := range spec.Files {
+		if f.Source == "bin/sample-app" {
 			continue // built by buildspec.yml
 		}
-		if _, err := os.Stat(m[1]); err != nil {
-			t.Errorf("appspec.yml installs %s: %v", m[1], err)
+		if _, err := os.Stat(f.Source); err != nil {
+			t.Errorf("appspec.yml installs %s: %v", f.Source, err)
 		}
 	}
 }
@@ -55,9 +108,19 @@ func TestAppSpecHooks(t *testing.T) {
 // keeping it. CodeDeploy sets it from appspec.yml's permissions; Elastic Beanstalk runs the
 // Buildfile before it starts the Procfile's process.
 func TestModesAreSetWhereTheBundleIsUsed(t *testing.T) {
-	appspec := read(t, "appspec.yml")
-	if !regexp.MustCompile(`(?s)permissions:\n  - object: /opt/sample-app/bin/sample-app\n(    \S.*\n)*    mode: 755\n`).MatchString(appspec) {
-		t.Error("appspec.yml's permissions must set /opt/sample-app/bin/sample-app to mode 755")
+	var spec appSpec
+	readYAML(t, "appspec.yml", &spec)
+	found := false
+	for _, p := range spec.Permissions {
+		if p.Object == "/opt/sample-app/bin/sample-app" {
+			found = true
+			if p.Mode != "755" || !slices.Contains(p.Type, "file") {
+				t.Errorf("appspec.yml sets /opt/sample-app/bin/sample-app to mode %s for types %v, want 755 for files", p.Mode, p.Type)
+			}
+		}
+	}
+	if !found {
+		t.Error("appspec.yml's permissions must set /opt/sample-app/bin/sample-app's mode")
 	}
 	if got := strings.TrimSpace(read(t, "Buildfile")); got != "permissions: chmod 0755 bin/sample-app" {
 		t.Errorf("Buildfile = %q", got)
@@ -67,22 +130,20 @@ func TestModesAreSetWhereTheBundleIsUsed(t *testing.T) {
 // TestValidateServiceFitsItsHook: the validation's polling budget, its last try and its two
 // diagnostics end before the hook's timeout, so a failed release shows why it failed.
 func TestValidateServiceFitsItsHook(t *testing.T) {
+	var spec appSpec
+	readYAML(t, "appspec.yml", &spec)
 	script := read(t, "scripts/validate_service.sh")
 	budget := regexp.MustCompile(`VALIDATE_BUDGET_SECONDS:-(\d+)`).FindStringSubmatch(script)
-	timeout := regexp.MustCompile(`location: scripts/validate_service.sh\n\s+timeout: (\d+)`).FindStringSubmatch(read(t, "appspec.yml"))
-	if budget == nil || timeout == nil {
-		t.Fatal("cannot find the validation budget or the hook timeout")
-	}
 	pause := regexp.MustCompile(`VALIDATE_PAUSE_SECONDS:-(\d+)`).FindStringSubmatch(script)
-	if pause == nil {
-		t.Fatal("cannot find the pause between tries")
+	hooks := spec.Hooks["ValidateService"]
+	if budget == nil || pause == nil || len(hooks) != 1 || hooks[0].Location != "scripts/validate_service.sh" {
+		t.Fatal("cannot find the validation budget, its pause, or the ValidateService hook running validate_service.sh")
 	}
 	b, _ := strconv.Atoi(budget[1])
-	limit, _ := strconv.Atoi(timeout[1])
 	p, _ := strconv.Atoi(pause[1])
 	const request, diagnostics = 2, 2 * 10 // curl --max-time 2; two "timeout 10" commands
-	if lastTry := request + p; b+lastTry+diagnostics >= limit {
-		t.Errorf("validate_service.sh may run %d s, but its hook times out after %d s", b+lastTry+diagnostics, limit)
+	if lastTry := request + p; b+lastTry+diagnostics >= hooks[0].Timeout {
+		t.Errorf("validate_service.sh may run %d s, but its hook times out after %d s", b+lastTry+diagnostics, hooks[0].Timeout)
 	}
 }
 
@@ -96,20 +157,49 @@ func TestShellcheck(t *testing.T) {
 	}
 }
 
-// TestArtifactCarriesTheBundle checks that the build artifact holds what CodeDeploy and Elastic
-// Beanstalk need, and that the validation hook probes the port the service listens on.
+// TestArtifactCarriesTheBundle checks that the build artifact holds exactly what CodeDeploy and
+// Elastic Beanstalk need, that the tests report to the group the project names, and that Go is
+// pinned to the version go.mod declares.
 func TestArtifactCarriesTheBundle(t *testing.T) {
-	buildspec := read(t, "buildspec.yml")
-	for _, want := range []string{"- bin/sample-app", "- appspec.yml", "- scripts/**/*", "- Procfile", "- Buildfile", "-o bin/sample-app", "  $JUNIT_REPORT_GROUP:"} {
-		if !strings.Contains(buildspec, want) {
-			t.Errorf("buildspec.yml lacks %q", want)
-		}
+	var spec buildSpec
+	readYAML(t, "buildspec.yml", &spec)
+	want := []string{"Buildfile", "Procfile", "appspec.yml", "bin/sample-app", "scripts/**/*"}
+	got := slices.Sorted(slices.Values(spec.Artifacts.Files))
+	if !slices.Equal(got, want) {
+		t.Errorf("buildspec.yml's artifact files are %q, want %q", got, want)
+	}
+	if _, ok := spec.Reports["$JUNIT_REPORT_GROUP"]; !ok || len(spec.Reports) != 1 {
+		t.Errorf("buildspec.yml's reports are %v, want one group named $JUNIT_REPORT_GROUP (the variable the project sets)", spec.Reports)
 	}
 	if got := strings.TrimSpace(read(t, "Procfile")); got != "web: bin/sample-app" {
 		t.Errorf("Procfile = %q", got)
 	}
-	if !strings.Contains(read(t, "scripts/sample-app.service"), "Environment=PORT=8080") ||
-		!strings.Contains(read(t, "scripts/validate_service.sh"), "${PORT:-8080}/health") {
-		t.Error("the service and its validation must agree on port 8080 and /health")
+	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)(\.\d+)?$`).FindStringSubmatch(read(t, "go.mod"))
+	if goLine == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	if got := spec.Phases["install"].RuntimeVersions["golang"]; got != goLine[1] {
+		t.Errorf("buildspec.yml asks for Go %q, go.mod declares go %s: CodeBuild's image would build with another Go than the module declares", got, goLine[1])
+	}
+}
+
+// TestServiceListensWhereItIsValidated: the unit's PORT and validate_service.sh's default port
+// agree (the rehearsal checks both against the load balancer's target group).
+func TestServiceListensWhereItIsValidated(t *testing.T) {
+	env := map[string]string{}
+	scanner := bufio.NewScanner(strings.NewReader(read(t, "scripts/sample-app.service")))
+	for scanner.Scan() {
+		if assignment, ok := strings.CutPrefix(scanner.Text(), "Environment="); ok {
+			if k, v, ok := strings.Cut(assignment, "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	url := regexp.MustCompile(`(?m)^url="http://127\.0\.0\.1:\$\{PORT:-(\d+)\}(/\S*)"$`).FindStringSubmatch(read(t, "scripts/validate_service.sh"))
+	if url == nil {
+		t.Fatal(`validate_service.sh sets no url="http://127.0.0.1:${PORT:-N}/path"`)
+	}
+	if env["PORT"] != url[1] {
+		t.Errorf("the unit sets PORT=%q; validate_service.sh checks port %s", env["PORT"], url[1])
 	}
 }

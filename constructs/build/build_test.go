@@ -36,12 +36,16 @@ func Example() {
 	// Output: Build #{BuildVariables.BUILD_URL}
 }
 
-// TestNilProps: nil props give a project with its own key, logs and report group.
+// TestNilProps: nil props give a project with its own key, logs and report group. It reads the
+// repository's buildspec.yml: with no Source.BuildSpec, CodeBuild reads buildspec.yml at the root
+// of the source artifact (CodeBuild's ProjectSource reference), the file the rehearsal runs; a
+// BuildSpec would replace it with an inline buildspec or another path.
 func TestNilProps(t *testing.T) {
 	stack := cdktest.NewStack("NilProps")
 	build.New(stack, jsii.String("Build"), nil)
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
+	s.Has(t, "AWS::CodeBuild::Project", map[string]any{"Source": map[string]any{"Type": "CODEPIPELINE", "BuildSpec": assertions.Match_Absent()}})
 	s.Count(t, "AWS::CodeBuild::ReportGroup", 1)
 	s.Has(t, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 365.0})
 }

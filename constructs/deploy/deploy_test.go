@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
@@ -91,12 +90,7 @@ func TestFleetOnItsOwnIsNagClean(t *testing.T) {
 // TestFleetWithARegionLogsItsLoadBalancer: with a known region (cdk deploy with credentials), the
 // load balancer logs to the log bucket, and no ELB2 suppression is recorded.
 func TestFleetWithARegionLogsItsLoadBalancer(t *testing.T) {
-	stack := awscdk.NewStack(cdktest.NewApp(), jsii.String("Regional"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String(cdktest.Account), Region: jsii.String("eu-west-1")},
-	})
-	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
-	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
-	s := cdktest.Synth(t, stack)
+	s, _ := regionalFleet(t)
 	assert.Empty(t, s.NagErrors)
 	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{"LoadBalancerAttributes": cdktest.ArrayWith(
 		assertions.Match_Exact(map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"}),

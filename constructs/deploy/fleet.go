@@ -173,14 +173,13 @@ func (f *Fleet) newInstanceRole(bucket awss3.IBucket, key awskms.IKey) awsiam.Ro
 }
 
 // newLaunchTemplate describes an instance: Amazon Linux 2023 of the type's architecture, IMDSv2
-// only, an encrypted disk, no SSH, and user data that installs the CodeDeploy agent.
+// only, an encrypted disk, no SSH, and user data, which newAutoScalingGroup fills: it installs the
+// CodeDeploy agent and signals the group.
 func (f *Fleet) newLaunchTemplate(instanceType awsec2.InstanceType) (awsec2.LaunchTemplate, awsec2.UserData) {
 	if instanceType == nil {
 		instanceType = awsec2.NewInstanceType(jsii.String("t3.micro"))
 	}
 	userData := awsec2.UserData_ForLinux(nil)
-	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
-		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	template := awsec2.NewLaunchTemplate(f, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		MachineImage:  awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpuType(instanceType)}),
 		InstanceType:  instanceType,
@@ -202,7 +201,8 @@ func (f *Fleet) newLaunchTemplate(instanceType awsec2.InstanceType) (awsec2.Laun
 }
 
 // newAutoScalingGroup keeps size instances of template running in the public subnets. Its
-// creation waits for every instance's signal from userData: the agent runs.
+// creation waits for every instance's signal from userData, which installs the agent
+// (agent-install.sh) and needs the group's logical id to signal without cfn-signal.
 func (f *Fleet) newAutoScalingGroup(template awsec2.LaunchTemplate, userData awsec2.UserData, size *float64) awsautoscaling.AutoScalingGroup {
 	group := awsautoscaling.NewAutoScalingGroup(f, jsii.String("Instances"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:            f.Vpc,
@@ -218,6 +218,12 @@ func (f *Fleet) newAutoScalingGroup(template awsec2.LaunchTemplate, userData aws
 		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{Timeout: awscdk.Duration_Minutes(jsii.Number(15))}),
 	})
 	userData.AddSignalOnExitCommand(group)
+	// What agent-install.sh needs, signalling without cfn-signal included: the region, and the
+	// group's stack and logical id, as cfn-signal above names them.
+	id := awscdk.Stack_Of(f).GetLogicalId(group.Node().DefaultChild().(awsautoscaling.CfnAutoScalingGroup))
+	userData.AddCommands(jsii.String("region="+*awscdk.Aws_REGION()), jsii.String("url_suffix="+*awscdk.Aws_URL_SUFFIX()),
+		jsii.String("stack="+*awscdk.Aws_STACK_NAME()), jsii.String("resource="+*id),
+		jsii.String(strings.TrimPrefix(agentInstall, "#!/usr/bin/env bash\n")))
 	secure.Suppress(group, "AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications; per-instance launch mail would be noise.")
 	return group
 }

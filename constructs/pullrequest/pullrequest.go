@@ -45,6 +45,10 @@ type Props struct {
 	// Commands run the checks in the repository's root; any failure fails the check.
 	// Default: go vet ./... and go test ./....
 	Commands []string
+	// RuntimeVersions are the buildspec's install runtime-versions: the image's default Go is
+	// older than most go.mod files need (standard:7.0 defaults to Go 1.20).
+	// Default: golang 1.26, what the sample app's buildspec.yml selects.
+	RuntimeVersions map[string]string
 	// EncryptionKey encrypts the check's logs and output.
 	// Default: a new customer-managed key with rotation on.
 	EncryptionKey awskms.IKey
@@ -84,6 +88,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	if len(commands) == 0 {
 		commands = []string{"go vet ./...", "go test ./..."}
 	}
+	runtimes := props.RuntimeVersions
+	if runtimes == nil {
+		runtimes = map[string]string{"golang": "1.26"}
+	}
 	if key == nil {
 		key = secure.NewKey(c, "Key", "Encrypts pull request check logs.")
 		c.key = key
@@ -96,7 +104,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	c.Project = awscodebuild.NewProject(c, jsii.String("Project"), &awscodebuild.ProjectProps{
 		Description:   jsii.String("Runs the checks of a pull request and reports on it."),
 		Source:        awscodebuild.Source_CodeCommit(&awscodebuild.CodeCommitSourceProps{Repository: repo}),
-		BuildSpec:     awscodebuild.BuildSpec_FromObject(buildspec(commands)),
+		BuildSpec:     awscodebuild.BuildSpec_FromObject(buildspec(runtimes, commands)),
 		Environment:   &awscodebuild.BuildEnvironment{BuildImage: image, ComputeType: awscodebuild.ComputeType_SMALL, Privileged: jsii.Bool(false)},
 		EncryptionKey: key,
 		Timeout:       awscdk.Duration_Minutes(jsii.Number(20)),
@@ -221,11 +229,12 @@ func (c *Check) ProtectBranch(branch string) {
 // buildspec runs the checks, then reports on the pull request whatever their result. The report
 // runs in a subshell, so that its set -euo pipefail and its exits are its own: CodeBuild counts a
 // command's last status only.
-func buildspec(commands []string) *map[string]any {
+func buildspec(runtimes map[string]string, commands []string) *map[string]any {
 	return &map[string]any{
 		"version": "0.2",
 		"env":     map[string]any{"shell": "bash"},
 		"phases": map[string]any{
+			"install":    map[string]any{"runtime-versions": runtimes},
 			"build":      map[string]any{"commands": commands},
 			"post_build": map[string]any{"commands": []string{"(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"}},
 		},
