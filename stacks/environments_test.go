@@ -228,6 +228,58 @@ func TestAccountsAndRegions(t *testing.T) {
 	prodInstances := policiesOf(prod, "FleetprodInstanceRole")
 	assert.Regexp(t, `"s3:GetObject\*".*:s3:::multi[a-z0-9]*artifactbucket[a-z0-9]+/\*"`, prodInstances)
 	assert.Contains(t, prodInstances, `"kms:Decrypt","Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:`+cdktest.Account+`:key/*"`)
+
+	// Who may do what across the environments, exactly (docs/testing.md).
+	const (
+		storeObjects = "arn:aws:s3:::multi-replication-us-east-1-660bd015, arn:aws:s3:::multi-replication-us-east-1-660bd015/*"
+		storeKey     = `arn:aws:kms:us-east-1:` + cdktest.Account + `:key/* if {"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/Multi-replication"}}`
+		prodBucket   = "arn:aws:s3:::multineartifactbucketad45752bc357176e0c15, arn:aws:s3:::multineartifactbucketad45752bc357176e0c15/*"
+		// The pipeline's role alone, in the pipeline's account, may assume a remote action role.
+		remoteTrust = `Trust sts:AssumeRole by AWS:arn:aws:iam::` + cdktest.Account + `:root if {"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::` + cdktest.Account + `:role/multiultipipelinerole7486becaf99f8313c032"}}`
+	)
+	forward := func(region, account string) []string {
+		return []string{
+			"Allow events:PutEvents on arn:aws:events:eu-west-1:" + cdktest.Account + ":event-bus/default",
+			`Trust sts:AssumeRole by Service:events.amazonaws.com if {"ArnLike":{"aws:SourceArn":"arn:aws:events:` + region + `:` + account + `:rule/*"},"StringEquals":{"aws:SourceAccount":"${AWS::AccountId}"}}`,
+		}
+	}
+	// The pipeline's role moves artifacts through its bucket and us-east-1's store, reads the
+	// bake's alarms where they are, and assumes its action roles, the remote ones by name.
+	p.HasPermissions(t, "Pipeline/Pipeline/Role",
+		readWriteArtifacts+", "+storeObjects, encryptDecrypt,
+		"Allow kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey*, kms:ReEncrypt* on "+storeKey,
+		"Allow cloudwatch:DescribeAlarmHistory, cloudwatch:DescribeAlarms on ${Fleet-beta/ServerErrors.Arn}, ${Fleet-beta/SlowResponses.Arn}, arn:aws:cloudwatch:us-east-1:"+cdktest.Account+":alarm:Multi-dr-ServerErrors, arn:aws:cloudwatch:us-east-1:"+cdktest.Account+":alarm:Multi-dr-SlowResponses",
+		"Allow sts:AssumeRole on ${Pipeline/Pipeline/Approve-prod/Approve/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Build/Build/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Deploy-beta/Deploy/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Deploy-dr/Deploy/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Source/Source/CodePipelineActionRole.Arn}, arn:aws:iam::"+cdktest.OtherAccount+":role/multi-labdeployactionrole7e6555e0e00665b59949, arn:aws:iam::"+cdktest.OtherAccount+":role/multi-proddeployactionrolec6eb3863b574dc1a7aa0",
+		"Trust sts:AssumeRole by Service:codepipeline.amazonaws.com")
+	// dr's instances read revisions from the store, decrypting with its key alone.
+	dr.HasPermissions(t, "Fleet-dr/InstanceRole",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+storeObjects, "Allow kms:Decrypt, kms:DescribeKey on "+storeKey,
+		"Allow cloudformation:SignalResource on ${AWS::StackId}",
+		"Managed arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore", "Trust sts:AssumeRole by Service:ec2.amazonaws.com")
+	// lab's action role deploys there and reads the store.
+	lab.HasPermissions(t, "MultiPipelineB04B04DD-Deploy-lab-Deploy-ActionRole",
+		"Allow codedeploy:CreateDeployment, codedeploy:GetDeployment on arn:aws:codedeploy:us-east-1:"+cdktest.OtherAccount+":deploymentgroup:${Application}/${Instances-lab/DeploymentGroup}",
+		"Allow codedeploy:GetApplicationRevision, codedeploy:RegisterApplicationRevision on arn:aws:codedeploy:us-east-1:"+cdktest.OtherAccount+":application:${Application}",
+		"Allow codedeploy:GetDeploymentConfig on arn:${AWS::Partition}:codedeploy:us-east-1:"+cdktest.OtherAccount+":deploymentconfig:CodeDeployDefault.OneAtATime",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+storeObjects, "Allow kms:Decrypt, kms:DescribeKey on "+storeKey, remoteTrust)
+	// prod's action role and instances read the pipeline's bucket by its name. The library's
+	// cross-account grants decrypt with any key ("*"): KMS keys of another stack have no names, and
+	// the key's own policy admits prod's account for the artifact key only (docs/testing.md).
+	prod.HasPermissions(t, "MultiPipelineB04B04DD-Deploy-prod-Deploy-ActionRole",
+		"Allow codedeploy:CreateDeployment, codedeploy:GetDeployment on arn:aws:codedeploy:eu-west-1:"+cdktest.OtherAccount+":deploymentgroup:${Application}/${Fleet-prod/DeploymentGroup}",
+		"Allow codedeploy:GetApplicationRevision, codedeploy:RegisterApplicationRevision on arn:aws:codedeploy:eu-west-1:"+cdktest.OtherAccount+":application:${Application}",
+		"Allow codedeploy:GetDeploymentConfig on arn:${AWS::Partition}:codedeploy:eu-west-1:"+cdktest.OtherAccount+":deploymentconfig:CodeDeployDefault.OneAtATime",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+prodBucket, "Allow kms:Decrypt, kms:DescribeKey on *", remoteTrust)
+	prod.HasPermissions(t, "Fleet-prod/InstanceRole",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+prodBucket,
+		"Allow kms:Decrypt on *, arn:aws:kms:eu-west-1:"+cdktest.Account+":key/*", "Allow kms:DescribeKey on *",
+		"Allow cloudformation:SignalResource on ${AWS::StackId}",
+		"Managed arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore", "Trust sts:AssumeRole by Service:ec2.amazonaws.com")
+	// Each remote environment forwards its deployment events to the pipeline's bus, trusting
+	// EventBridge for its own rules only.
+	prod.HasPermissions(t, "DeploymentEvents/EventsRole", forward("eu-west-1", cdktest.OtherAccount)...)
+	dr.HasPermissions(t, "DeploymentEvents/EventsRole", forward("us-east-1", cdktest.Account)...)
+	lab.HasPermissions(t, "DeploymentEvents/EventsRole", forward("us-east-1", cdktest.OtherAccount)...)
 }
 
 // policiesOf is the text of the IAM policies whose logical ids start with prefix.
