@@ -2,6 +2,7 @@ package stacks_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -471,6 +472,20 @@ func TestBeanstalkTarget(t *testing.T) {
 
 func TestPullRequestChecks(t *testing.T) {
 	s := synth(t, "default")
+	// The check runs its own buildspec on the pull request's commit of this repository: the
+	// checks, then the report, whatever they gave.
+	id, ok := s.LogicalID("PullRequestChecks/Project")
+	require.True(t, ok)
+	source := maps.Clone(s.JSON["Resources"].(object)[id].(object)["Properties"].(object)["Source"].(object))
+	var spec struct {
+		Phases map[string]struct{ Commands []string } `json:"phases"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(source["BuildSpec"].(string)), &spec))
+	assert.Equal(t, []string{"go vet ./...", "go test ./..."}, spec.Phases["build"].Commands)
+	require.Len(t, spec.Phases["post_build"].Commands, 1)
+	assert.Contains(t, spec.Phases["post_build"].Commands[0], "update-pull-request-approval-state")
+	delete(source, "BuildSpec")
+	assert.Equal(t, object{"Type": "CODECOMMIT", "Location": object{"Fn::GetAtt": []any{"SourceRepository74575110", "CloneUrlHttp"}}}, source)
 	s.Has(t, "AWS::CodeBuild::Project", object{
 		"Source":        objectLike(object{"Type": "CODECOMMIT"}),
 		"Environment":   objectLike(object{"PrivilegedMode": false}),
