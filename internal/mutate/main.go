@@ -267,6 +267,7 @@ func goTest(dir, pkg string, args ...string) (failed []string, buildErr string) 
 		return nil, err.Error()
 	}
 	var packageFailed bool
+	var build []string
 	dec := json.NewDecoder(&out)
 	for {
 		var e struct{ Action, Package, Test, Output string }
@@ -278,6 +279,8 @@ func goTest(dir, pkg string, args ...string) (failed []string, buildErr string) 
 			failed = append(failed, e.Test)
 		case e.Action == "fail":
 			packageFailed = true
+		case e.Action == "build-output":
+			build = append(build, strings.TrimSpace(e.Output))
 		}
 	}
 	// Subtests fail before their parents: keep the most specific names, without their parents.
@@ -292,8 +295,8 @@ func goTest(dir, pkg string, args ...string) (failed []string, buildErr string) 
 	}
 	if len(named) == 0 && (packageFailed || err != nil) {
 		// A package that fails without a failing test did not build, or failed in TestMain.
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexByte(msg, '\n'); i > 0 && len(msg) > 300 {
+		msg := strings.TrimSpace(strings.Join(build, "; ") + " " + stderr.String())
+		if len(msg) > 300 {
 			msg = msg[:300]
 		}
 		return nil, "the tests of " + pkg + " did not run: " + msg
