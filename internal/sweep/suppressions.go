@@ -14,6 +14,8 @@ import (
 //   - an AwsSolutions-IAM4 or -IAM5 suppression without appliesTo, which exempts every managed
 //     policy or wildcard of the resource instead of the ones its reason speaks of;
 //   - a reason of fewer than MinReasonWords words, or a placeholder (TODO, reviewed, ok, ...);
+//   - a reason that does not name what the rule is about: an AwsSolutions SQS rule's a queue, an S3
+//     rule's a bucket, an ELB rule's a load balancer, and so on (subjects);
 //   - an IAM4 or IAM5 reason that does not name what an appliesTo entry covers: the managed
 //     policy by its name; an action by its name or its service's resources; a resource by its
 //     service's resources; "Resource::*" by why no narrower resource exists (see reasonNames).
@@ -53,6 +55,9 @@ func StackSuppressions(s *Stack) []string {
 				problem(where, "%s's reason %q does not say why the finding does not apply here", rule.id, rule.reason)
 				continue
 			}
+			if ws := subjectWords(rule.id); len(ws) > 0 && !containsAny(rule.reason, ws) {
+				problem(where, "%s's reason does not name what the rule is about (%s): %q", rule.id, strings.Join(ws, ", "), rule.reason)
+			}
 			if !iam {
 				continue
 			}
@@ -82,11 +87,33 @@ var words = map[string][]string{
 // unnamed are the ways a reason says why a wildcard resource ("Resource::*") is all there is.
 var unnamed = regexp.MustCompile(`(?i)no ARN|no resource-level|every resource|any key|no names|only "\*"|any resource`)
 
+// subjects are, per family of AwsSolutions rules (the letters of the rule id), the words of which a
+// reason names one: the kind of resource the rule is about. IAM rules name theirs per appliesTo
+// entry (reasonNames).
+var subjects = map[string][]string{
+	"SQS": {"queue"}, "S": {"bucket"}, "ELB": {"load balancer"}, "EC": {"security group", "instance", "load balancer", "port", "internet"},
+	"AS": {"scaling", "instance"}, "SNS": {"topic"}, "KMS": {"key"}, "L": {"function", "runtime", "Lambda"},
+	"CB": {"build", "project", "image"}, "VPC": {"VPC", "flow log", "subnet"}, "DDB": {"table"}, "CW": {"log", "alarm"},
+}
+
+var awsSolutionsRule = regexp.MustCompile(`^AwsSolutions-([A-Z]+)[0-9]+$`)
+
+// subjectWords are the words of which the reason of a suppression of rule names one, or none.
+func subjectWords(rule string) []string {
+	m := awsSolutionsRule.FindStringSubmatch(rule)
+	if m == nil {
+		return nil
+	}
+	return subjects[m[1]]
+}
+
+func containsAny(text string, ws []string) bool {
+	return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(strings.ToLower(text), strings.ToLower(w)) })
+}
+
 // reasonNames reports whether reason says what the appliesTo entry covers.
 func reasonNames(reason, entry string) bool {
-	has := func(ws ...string) bool {
-		return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(strings.ToLower(reason), strings.ToLower(w)) })
-	}
+	has := func(ws ...string) bool { return containsAny(reason, ws) }
 	text := strings.NewReplacer(`\/`, "/", `\.`, ".", `\*`, "*").Replace(strings.TrimSuffix(strings.TrimPrefix(entry, "/^"), "$/g"))
 	switch {
 	case strings.HasPrefix(text, "Policy::"):

@@ -292,6 +292,7 @@ func TestSuppressions(t *testing.T) {
 			rule("AwsSolutions-IAM5", "The wildcards are the ones the library writes for this grant, nothing more than needed.",
 				"Action::kms:GenerateDataKey*", "Resource::*"),
 			rule("AwsSolutions-S1", "TODO: explain why this bucket needs no server access logs here."),
+			rule("AwsSolutions-SQS3", "This suppression was reviewed and is acceptable in this stack."),
 		))},
 	}}
 	problems := StackSuppressions(bad)
@@ -303,10 +304,11 @@ func TestSuppressions(t *testing.T) {
 		"S/Fleet/InstanceRole: AwsSolutions-IAM5's reason does not say what Action::kms:GenerateDataKey* covers",
 		"S/Fleet/InstanceRole: AwsSolutions-IAM5's reason does not say what Resource::* covers",
 		`S/Fleet/InstanceRole: AwsSolutions-S1's reason "TODO: explain`,
+		"S/Fleet/InstanceRole: AwsSolutions-SQS3's reason does not name what the rule is about (queue)",
 	} {
 		assert.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }), "want a problem starting %q in:\n%s", want, strings.Join(problems, "\n"))
 	}
-	assert.Len(t, problems, 8, "the IAM4 of \"Reviewed.\" has no appliesTo either")
+	assert.Len(t, problems, 9, "the IAM4 of \"Reviewed.\" has no appliesTo either")
 }
 
 func toAny[T any](xs []T) []any {
