@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 )
 
 // The permissions of every role and group, exactly, per configuration: a widened resource, an added
@@ -280,6 +283,14 @@ var permissions = map[string]map[string][]string{
 			"Pipeline/Pipeline/Build/Build/CodePipelineActionRole", "Pipeline/Pipeline/Source/Source/CodePipelineActionRole",
 		}),
 	),
+}
+
+// permissionsOf is the lines of cdktest.Permissions for one principal.
+func permissionsOf(t *testing.T, s *cdktest.Synthesized, path string) []string {
+	t.Helper()
+	lines, err := s.Permissions(path)
+	require.NoError(t, err)
+	return lines
 }
 
 func merge(tables ...map[string][]string) map[string][]string {

@@ -293,7 +293,7 @@ func TestApprovalCarriesContext(t *testing.T) {
 		}),
 	}))}))})
 	// Operators may answer exactly this approval.
-	assert.Contains(t, s.Text(), `"/Approve/Approve"`)
+	assert.Contains(t, permissionsOf(t, s, "Operators/Group"), "Allow codepipeline:PutApprovalResult on "+in("codepipeline", "${Pipeline/Pipeline}/Approve/Approve"))
 	// With approvers, requests go to an encrypted topic they are subscribed to.
 	b := synth(t, "beanstalk")
 	b.Has(t, "AWS::SNS::Subscription", object{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))},
