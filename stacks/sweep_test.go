@@ -20,6 +20,7 @@ import (
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/sweep"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
@@ -122,30 +123,36 @@ func TestSweep(t *testing.T) {
 		configs = sample(dims, configs, "environments=remote-then-local-in-region")
 		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=beta-prod->prod-beta" })
 	}
-	for _, c := range configs {
-		got := synthSwept(t, dims, c)
-		assert.Empty(t, got.nagErrors, c.Name(dims))
-		assert.Empty(t, sweep.Violations(got.app), c.Name(dims))
-		assert.Empty(t, sweep.Suppressions(got.app), "%s: the suppression audit", c.Name(dims))
-		assert.Empty(t, sweep.UndocumentedRetainedNames(got.app), "%s: retained under a fixed name, which blocks deploying again after deleting; document the recovery", c.Name(dims))
-	}
-
-	var pairs []templatePair
-	dir := t.TempDir()
-	for i, p := range paths {
-		before, after := synthSwept(t, dims, p.From), synthSwept(t, dims, p.To)
-		changes := sweep.Changes(before.app, after.app)
-		assert.Empty(t, sweep.Unexpected(p, changes, sweep.ExpectedChanges), "%s: stateful resources replaced or removed", p.Name)
-		for _, st := range before.app.Stacks {
-			pair := templatePair{Name: fmt.Sprintf("%d/%s", i, st.Name), Before: writeTemplate(t, dir, "before", i, st)}
-			if now := after.app.Stack(st.Name); now != nil {
-				pair.After = writeTemplate(t, dir, "after", i, now)
-			}
-			pair.changes, pair.stack, pair.path = changes, st.Name, p.Name
-			pairs = append(pairs, pair)
+	// The synths: the sample is in the deep tier (package tier); the full sweep is CI's own step.
+	t.Run("Synth", func(t *testing.T) {
+		if !full {
+			tier.Deep(t)
 		}
-	}
-	checkWithCDKDiff(t, full, pairs)
+		for _, c := range configs {
+			got := synthSwept(t, dims, c)
+			assert.Empty(t, got.nagErrors, c.Name(dims))
+			assert.Empty(t, sweep.Violations(got.app), c.Name(dims))
+			assert.Empty(t, sweep.Suppressions(got.app), "%s: the suppression audit", c.Name(dims))
+			assert.Empty(t, sweep.UndocumentedRetainedNames(got.app), "%s: retained under a fixed name, which blocks deploying again after deleting; document the recovery", c.Name(dims))
+		}
+
+		var pairs []templatePair
+		dir := t.TempDir()
+		for i, p := range paths {
+			before, after := synthSwept(t, dims, p.From), synthSwept(t, dims, p.To)
+			changes := sweep.Changes(before.app, after.app)
+			assert.Empty(t, sweep.Unexpected(p, changes, sweep.ExpectedChanges), "%s: stateful resources replaced or removed", p.Name)
+			for _, st := range before.app.Stacks {
+				pair := templatePair{Name: fmt.Sprintf("%d/%s", i, st.Name), Before: writeTemplate(t, dir, "before", i, st)}
+				if now := after.app.Stack(st.Name); now != nil {
+					pair.After = writeTemplate(t, dir, "after", i, now)
+				}
+				pair.changes, pair.stack, pair.path = changes, st.Name, p.Name
+				pairs = append(pairs, pair)
+			}
+		}
+		checkWithCDKDiff(t, full, pairs)
+	})
 	t.Logf("sweep: %d dimensions; %d configurations accepted and %d refused cover every pair; %d synthesized, %d update paths checked, in %s",
 		len(dims), len(coverage.Accepted), len(coverage.Refused), len(configs), len(paths), time.Since(start).Round(time.Second))
 }

@@ -259,6 +259,8 @@ func goTest(dir, pkg string, args ...string) (failed []string, buildErr string) 
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
+	// Both tiers (package tier): a mutation a deep test catches is caught.
+	cmd.Env = append(os.Environ(), "CDK_PIPELINE_DEEP=1")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	err := cmd.Run()
