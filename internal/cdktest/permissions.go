@@ -450,7 +450,8 @@ func statementsOf(doc any) []map[string]any {
 	return out
 }
 
-// listOf returns v as a list: itself when it is one, else a list of one (none for nil).
+// listOf returns v as a list: itself when it is one, else a list of one (none for nil). The
+// sweep's list is the same few lines on purpose (see there).
 func listOf(v any) []any {
 	if l, ok := v.([]any); ok {
 		return l
