@@ -32,7 +32,6 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/source"
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/internal/guard"
-	"github.com/pipekit/cdk-pipeline/internal/secure"
 	"github.com/pipekit/cdk-pipeline/settings"
 )
 
@@ -92,7 +91,6 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awsc
 		}
 		parts.addDeployStage(d, built)
 	}
-	parts.explainCrossEnvironmentGrants()
 
 	metrics := parts.addMetrics()
 	parts.addOutputs(metrics)
@@ -289,19 +287,6 @@ func (parts *stackParts) addDeployStage(d deployment, built awscodepipeline.Arti
 		}
 	}
 	parts.pipeline.AddGuardedStage(deployStage+d.suffix(), safety, d.target.NewAction("Deploy", built))
-}
-
-// explainCrossEnvironmentGrants records, when an environment is in another account or region, why
-// the pipeline's roles may decrypt with any key there.
-func (parts *stackParts) explainCrossEnvironmentGrants() {
-	for _, d := range parts.deployments {
-		if d.remote {
-			secure.SuppressPolicies(parts.pipeline.Pipeline, "AwsSolutions-IAM5",
-				"CodePipeline reaches stages in other accounts or regions through the library's cross-environment grants, which decrypt with any key because KMS keys in other stacks have no names; each key's own policy admits the pipeline's roles for that key only.",
-				"Resource::*")
-			return
-		}
-	}
 }
 
 // addMetrics measures delivery (DORA's five metrics) for every deploy stage, with the alarms of
