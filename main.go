@@ -55,7 +55,7 @@ func newApp(app awscdk.App) error {
 	account, region := "", ""
 	if e != nil {
 		account, region = *e.Account, *e.Region
-		if err := s.CheckAccount(account); err != nil {
+		if err := s.CheckPlace(account, region); err != nil {
 			return err
 		}
 	}

@@ -105,18 +105,46 @@ func checkDeployment(e Environment, key func(field string) string, inEntry bool,
 	return errs
 }
 
-// checkEnvironments checks the environments list as a whole: each entry as a deployment, and
-// that their names differ.
+// MaxStages is CodePipeline's quota of stages in a pipeline
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html).
+const MaxStages = 50
+
+// fixedStages are the stages every pipeline has besides its environments': Source and Build.
+const fixedStages = 2
+
+// reservedPrefix starts the names of the stacks that hold each region's artifact store,
+// <stack>-replication-<region>: an environment's stack, <stack>-<name>, must not take one.
+const reservedPrefix = "replication-"
+
+// checkEnvironments checks the environments list as a whole: each entry as a deployment; that
+// their names differ, also as the outputs spell them (AppUrlProdEu for prod-eu and prodeu); that
+// none takes a store's stack name; and that their stages fit in a pipeline.
 func (s Settings) checkEnvironments(failed map[string]bool) []error {
 	var errs []error
 	seen := map[string]int{}
+	stages := fixedStages
 	for i, e := range s.Environments {
-		if j, dup := seen[strings.ToLower(e.Name)]; dup && environmentName(e.Name) == nil {
-			errs = append(errs, fmt.Errorf("%s: %q is the name of environments[%d] too; names must differ (ignoring case)", entryName(i, "name"), e.Name, j))
+		stages++
+		if e.Approval {
+			stages++
+		}
+		key := strings.ToLower(strings.ReplaceAll(e.Name, "-", ""))
+		if j, dup := seen[key]; dup && environmentName(e.Name) == nil {
+			if other := s.Environments[j].Name; strings.EqualFold(other, e.Name) {
+				errs = append(errs, fmt.Errorf("%s: %q is the name of environments[%d] too; names must differ (ignoring case)", entryName(i, "name"), e.Name, j))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %q differs from environments[%d]'s %q only in case or '-', which the stack's output names drop; names must differ in a letter or digit", entryName(i, "name"), e.Name, j, other))
+			}
 		} else if !dup {
-			seen[strings.ToLower(e.Name)] = i
+			seen[key] = i
+		}
+		if strings.HasPrefix(strings.ToLower(e.Name), reservedPrefix) {
+			errs = append(errs, fmt.Errorf("%s: %q starts with %q, which names the stacks of the artifact stores (<stack>-replication-<region>); choose another name", entryName(i, "name"), e.Name, reservedPrefix))
 		}
 		errs = append(errs, checkDeployment(e, func(field string) string { return entryName(i, field) }, true, failed)...)
+	}
+	if stages > MaxStages {
+		errs = append(errs, fmt.Errorf("environments: %d environments make %d stages (Source, Build, a deploy stage each and an approval stage each that has approval), but CodePipeline allows %d; use fewer environments, or approval=false for some", len(s.Environments), stages, MaxStages))
 	}
 	return errs
 }

@@ -2,6 +2,7 @@ package settings
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -244,6 +245,12 @@ func TestBadInput(t *testing.T) {
 		{"environments not a list", map[string]any{"environments": `{"name":"prod"}`}, []string{"environments: "}},
 		{"environment names repeat", map[string]any{"environments": `[{"name":"prod"},{"name":"Prod"}]`},
 			[]string{`environments[1].name: "Prod" is the name of environments[0] too`}},
+		{"environment names the outputs cannot tell apart", map[string]any{"environments": `[{"name":"a-b"},{"name":"AB"}]`},
+			[]string{`environments[1].name: "AB" differs from environments[0]'s "a-b" only in case or '-', which the stack's output names drop; names must differ in a letter or digit`}},
+		{"environment named as an artifact store's stack", map[string]any{"environments": `[{"name":"replication-us-east-1","region":"us-east-1"}]`},
+			[]string{`environments[0].name: "replication-us-east-1" starts with "replication-", which names the stacks of the artifact stores`}},
+		{"more stages than a pipeline holds", map[string]any{"environments": manyEnvironments(25)},
+			[]string{"environments: 25 environments make 52 stages (Source, Build, a deploy stage each and an approval stage each that has approval), but CodePipeline allows 50"}},
 		{"environment without a name", map[string]any{"environments": `[{"fleetSize":1}]`}, []string{`environments[0].name: "" is not an environment name`}},
 		{"environment field typo", map[string]any{"environments": `[{"name":"prod","fleetsize":1}]`}, []string{`environments[0]: unknown field "fleetsize"; did you mean fleetSize?`}},
 		{"environment field wrong type", map[string]any{"environments": `[{"name":"prod","approval":"maybe"}]`}, []string{`environments[0].approval: "maybe" is not a boolean`}},
@@ -333,24 +340,27 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 	assert.Len(t, wrong, len(Keys), "a case for a key that does not exist")
 }
 
-// TestCheckAccount: with the stack's account known, a function or Firehose stream of another
+// TestCheckPlace: with the stack's account known, a function or Firehose stream of another
 // account is refused; queues and endpoints of any account are fine, and an unknown account
-// checks nothing.
-func TestCheckAccount(t *testing.T) {
+// checks nothing. With the region known, a Firehose stream of another region is refused.
+func TestCheckPlace(t *testing.T) {
 	s, err := Parse(map[string]any{"notifications": `[
 		{"protocol":"lambda","endpoint":"arn:aws:lambda:eu-west-1:210987654321:function:f"},
 		{"protocol":"sqs","endpoint":"arn:aws:sqs:eu-west-1:210987654321:q"},
 		{"protocol":"firehose","endpoint":"arn:aws:firehose:eu-west-1:210987654321:deliverystream/s"},
 		{"protocol":"lambda","endpoint":"arn:aws:lambda:eu-west-1:123456789012:function:mine"}]`})
 	require.NoError(t, err)
-	assert.NoError(t, s.CheckAccount(""))
-	assert.ErrorContains(t, s.CheckAccount("210987654321"), "notifications[3]: ")
-	err = s.CheckAccount("123456789012")
+	assert.NoError(t, s.CheckPlace("", ""))
+	assert.ErrorContains(t, s.CheckPlace("210987654321", ""), "notifications[3]: ")
+	err = s.CheckPlace("123456789012", "")
 	require.Error(t, err)
 	lines := strings.Split(err.Error(), "\n")
 	require.Len(t, lines, 2, "the queue and the stack's own function pass")
 	assert.True(t, strings.HasPrefix(lines[0], `notifications[0]: function "arn:aws:lambda:eu-west-1:210987654321:function:f" is in account 210987654321, not the stack's account 123456789012`))
 	assert.True(t, strings.HasPrefix(lines[1], `notifications[2]: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321`))
+	err = s.CheckPlace("", "us-east-1")
+	require.Error(t, err)
+	assert.Equal(t, `notifications[2]: firehose "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in region eu-west-1, not the stack's region us-east-1: SNS delivers to another region only for sqs and lambda subscribers`, err.Error(), "the queue and the functions may be in another region")
 }
 
 // TestCheckEnvironments: an environment in another account or region needs the pipeline's own
@@ -372,4 +382,13 @@ func TestCheckEnvironments(t *testing.T) {
 	plain, err := Parse(map[string]any{"environments": `[{"name":"beta"},{"name":"prod"}]`})
 	require.NoError(t, err)
 	assert.NoError(t, plain.CheckEnvironments("", ""), "environments in the pipeline's own account and region synthesize agnostic")
+}
+
+// manyEnvironments is an environments list of n entries, e1 to en, each with its approval.
+func manyEnvironments(n int) string {
+	var entries []string
+	for i := 1; i <= n; i++ {
+		entries = append(entries, fmt.Sprintf(`{"name":"e%d"}`, i))
+	}
+	return "[" + strings.Join(entries, ",") + "]"
 }

@@ -98,14 +98,15 @@ func (s Settings) parallel() []error {
 	return errs
 }
 
-// CheckAccount reports what the settings ask that a stack in account cannot do: subscribe a
-// function or a Firehose stream of another account. An empty account (an environment-agnostic
-// stack) checks nothing; the stack then guards the function's permission with a CloudFormation
-// condition instead.
-func (s Settings) CheckAccount(account string) error {
+// CheckPlace reports what the settings ask that a stack in account and region cannot do:
+// subscribe a function or a Firehose stream of another account, or a Firehose stream or mobile
+// endpoint of another region (names.SamePlace). An empty account or region (an
+// environment-agnostic stack) checks nothing; the stack then guards a function's permission with a
+// CloudFormation condition instead.
+func (s Settings) CheckPlace(account, region string) error {
 	var errs []error
 	for i, sub := range s.Notifications {
-		if err := names.SameAccount(sub.Protocol, sub.Endpoint, account); err != nil {
+		if err := names.SamePlace(sub.Protocol, sub.Endpoint, account, region); err != nil {
 			errs = append(errs, fmt.Errorf("notifications[%d]: %w", i, err))
 		}
 	}

@@ -113,6 +113,11 @@ func (d deployment) newTarget(pipe *pipeline.Pipeline) deploy.Target {
 	e := d.env
 	switch e.DeployTarget {
 	case settings.Instances:
+		// Not the fleet's name: CloudFormation creates a changed target's deployment group before
+		// it deletes the old one, and CodeDeploy refuses a name its application already has.
+		if name != nil {
+			name = jsii.String(*name + "-instances")
+		}
 		return deploy.NewInstances(d.stack, id("Instances"), &deploy.InstancesProps{
 			TagKey: jsii.String(e.InstanceTag.Key), TagValue: jsii.String(e.InstanceTag.Value), Name: name, Application: app,
 			DeploymentConfig: deploy.Config(e.DeploymentConfig), ArtifactBucket: bucket, ArtifactKey: key,

@@ -174,7 +174,7 @@ func TestAccountsAndRegions(t *testing.T) {
 	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, p.Text())
 	p.Has(t, "AWS::Events::EventBusPolicy", object{"EventBusName": "default", "Statement": objectLike(object{"Action": "events:PutEvents"})})
 	p.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{"detail": objectLike(object{
-		"deploymentGroup": arrayWith("Multi-prod", "Multi-dr", "Multi-lab"),
+		"deploymentGroup": arrayWith("Multi-prod", "Multi-dr", "Multi-lab-instances"),
 	})})})
 	// dr bakes with its alarms in us-east-1, named, as the pipeline's rules refer to them.
 	drBake := toJSON(stages["Deploy-dr"]["OnSuccess"])

@@ -20,7 +20,6 @@ import (
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/sweep"
-	"github.com/pipekit/cdk-pipeline/internal/tier"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
@@ -123,11 +122,8 @@ func TestSweep(t *testing.T) {
 		configs = sample(dims, configs, "environments=remote-then-local-in-region")
 		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=beta-prod->prod-beta" })
 	}
-	// The synths: the sample is in the deep tier (package tier); the full sweep is CI's own step.
+	// The synths: a fixed sample in go test ./..., all of them in CI's own step.
 	t.Run("Synth", func(t *testing.T) {
-		if !full {
-			tier.Deep(t)
-		}
 		for _, c := range configs {
 			got := synthSwept(t, dims, c)
 			assert.Empty(t, got.nagErrors, c.Name(dims))
@@ -142,6 +138,7 @@ func TestSweep(t *testing.T) {
 			before, after := synthSwept(t, dims, p.From), synthSwept(t, dims, p.To)
 			changes := sweep.Changes(before.app, after.app)
 			assert.Empty(t, sweep.Unexpected(p, changes, sweep.ExpectedChanges), "%s: stateful resources replaced or removed", p.Name)
+			assert.Empty(t, sweep.NameClashes(before.app, after.app), "%s: a fixed name taken before its holder is deleted", p.Name)
 			for _, st := range before.app.Stacks {
 				pair := templatePair{Name: fmt.Sprintf("%d/%s", i, st.Name), Before: writeTemplate(t, dir, "before", i, st)}
 				if now := after.app.Stack(st.Name); now != nil {

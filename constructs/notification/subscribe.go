@@ -32,11 +32,14 @@ func (n *Notification) Subscribe(protocol notify.Protocol, endpoint string) {
 	arn, err := names.Endpoint(protocol, endpoint)
 	guard.Must("notification.Subscribe", err)
 	stack := awscdk.Stack_Of(n)
-	account := ""
+	account, region := "", ""
 	if !*awscdk.Token_IsUnresolved(stack.Account()) {
 		account = *stack.Account()
 	}
-	guard.Must("notification.Subscribe", names.SameAccount(protocol, endpoint, account))
+	if !*awscdk.Token_IsUnresolved(stack.Region()) {
+		region = *stack.Region()
+	}
+	guard.Must("notification.Subscribe", names.SamePlace(protocol, endpoint, account, region))
 	// Content-derived ids keep a subscription in place when the list is reordered; a replaced
 	// email subscription would need confirming again.
 	h := fnv.New32a()

@@ -89,20 +89,27 @@ func Endpoint(p notify.Protocol, endpoint string) (*ARN, error) {
 	return nil, nil
 }
 
-// SameAccount checks that a lambda or firehose subscriber is in account, the stack's account
-// (empty when the stack is environment-agnostic, which checks nothing). SNS puts records only into
-// a Firehose stream of the topic's account, and a stack can give SNS the right to invoke only its
-// own account's functions.
-func SameAccount(p notify.Protocol, endpoint, account string) error {
+// SamePlace checks a subscriber against the stack's account and region, each empty when unknown
+// (an environment-agnostic stack), which checks nothing. A stack can give SNS the right to invoke
+// only its own account's functions; SNS puts records only into a Firehose stream of the topic's own
+// account; and SNS delivers across regions only to SQS queues and Lambda functions
+// (https://docs.aws.amazon.com/sns/latest/dg/sns-cross-region-delivery.html), so a Firehose stream
+// or a mobile platform endpoint must be in the topic's region. It returns the first problem.
+func SamePlace(p notify.Protocol, endpoint, account, region string) error {
 	arn := ParseARN(endpoint)
-	if account == "" || arn == nil || arn.Account == account {
+	if arn == nil {
 		return nil
 	}
-	switch p {
-	case notify.Lambda:
-		return fmt.Errorf("function %s is in account %s, not the stack's account %s: the stack cannot give SNS the right to invoke it; subscribe an SQS queue of that account instead, or deploy the stack environment-agnostic and let the function's owner add the permission (docs/notifications.md)", hint.Show(endpoint), arn.Account, account)
-	case notify.Firehose:
-		return fmt.Errorf("delivery stream %s is in account %s, not the stack's account %s: SNS delivers only to a Firehose stream of the topic's own account", hint.Show(endpoint), arn.Account, account)
+	if account != "" && arn.Account != account {
+		switch p {
+		case notify.Lambda:
+			return fmt.Errorf("function %s is in account %s, not the stack's account %s: the stack cannot give SNS the right to invoke it; subscribe an SQS queue of that account instead, or deploy the stack environment-agnostic and let the function's owner add the permission (docs/notifications.md)", hint.Show(endpoint), arn.Account, account)
+		case notify.Firehose:
+			return fmt.Errorf("delivery stream %s is in account %s, not the stack's account %s: SNS delivers only to a Firehose stream of the topic's own account", hint.Show(endpoint), arn.Account, account)
+		}
+	}
+	if region != "" && arn.Region != region && (p == notify.Firehose || p == notify.Application) {
+		return fmt.Errorf("%s %s is in region %s, not the stack's region %s: SNS delivers to another region only for sqs and lambda subscribers", p, hint.Show(endpoint), arn.Region, region)
 	}
 	return nil
 }

@@ -21,13 +21,21 @@ func TestEndpoint(t *testing.T) {
 	assert.ErrorContains(t, err, `protocol "pager" is not supported`)
 }
 
-func TestSameAccount(t *testing.T) {
+func TestSamePlace(t *testing.T) {
 	const fn, stream = "arn:aws:lambda:eu-west-1:210987654321:function:notify", "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s"
-	assert.NoError(t, SameAccount(notify.Lambda, fn, ""), "an environment-agnostic stack cannot tell")
-	assert.NoError(t, SameAccount(notify.Lambda, fn, "210987654321"))
-	assert.NoError(t, SameAccount(notify.SQS, "arn:aws:sqs:eu-west-1:210987654321:q", "123456789012"), "a queue's owner grants SNS in its queue policy")
-	assert.ErrorContains(t, SameAccount(notify.Lambda, fn, "123456789012"), `function "arn:aws:lambda:eu-west-1:210987654321:function:notify" is in account 210987654321, not the stack's account 123456789012`)
-	assert.EqualError(t, SameAccount(notify.Firehose, stream, "123456789012"), `delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`)
+	assert.NoError(t, SamePlace(notify.Lambda, fn, "", ""), "an environment-agnostic stack cannot tell")
+	assert.NoError(t, SamePlace(notify.Lambda, fn, "210987654321", ""))
+	assert.NoError(t, SamePlace(notify.SQS, "arn:aws:sqs:eu-west-1:210987654321:q", "123456789012", ""), "a queue's owner grants SNS in its queue policy")
+	assert.ErrorContains(t, SamePlace(notify.Lambda, fn, "123456789012", ""), `function "arn:aws:lambda:eu-west-1:210987654321:function:notify" is in account 210987654321, not the stack's account 123456789012`)
+	assert.EqualError(t, SamePlace(notify.Firehose, stream, "123456789012", ""), `delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`)
+	// Across regions SNS delivers only to queues and functions.
+	const endpoint = "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/0f1e2d3c"
+	assert.NoError(t, SamePlace(notify.SQS, "arn:aws:sqs:us-east-1:123456789012:q", "123456789012", "eu-west-1"))
+	assert.NoError(t, SamePlace(notify.Lambda, "arn:aws:lambda:us-east-1:123456789012:function:f", "123456789012", "eu-west-1"))
+	assert.NoError(t, SamePlace(notify.Firehose, stream, "", ""), "an environment-agnostic stack cannot tell")
+	assert.EqualError(t, SamePlace(notify.Firehose, "arn:aws:firehose:us-east-1:123456789012:deliverystream/s", "123456789012", "eu-west-1"), `firehose "arn:aws:firehose:us-east-1:123456789012:deliverystream/s" is in region us-east-1, not the stack's region eu-west-1: SNS delivers to another region only for sqs and lambda subscribers`)
+	assert.EqualError(t, SamePlace(notify.Application, endpoint, "", "eu-west-1"), `application "`+endpoint+`" is in region us-east-1, not the stack's region eu-west-1: SNS delivers to another region only for sqs and lambda subscribers`)
+	assert.NoError(t, SamePlace(notify.Application, endpoint, "", "us-east-1"))
 }
 
 func TestAccountRegion(t *testing.T) {

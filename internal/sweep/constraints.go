@@ -103,6 +103,12 @@ var Constraints = []Constraint{
 		Doc:   "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html",
 		Check: regionalExports,
 	},
+	{
+		ID:    "sns-subscriber-place",
+		Rule:  "SNS delivers to another region only for SQS and Lambda subscribers: a Firehose stream or a mobile platform endpoint is in the topic's region.",
+		Doc:   "https://docs.aws.amazon.com/sns/latest/dg/sns-cross-region-delivery.html",
+		Check: snsSubscriberPlace,
+	},
 }
 
 // Violations checks app against every constraint, as "id: problem" lines.
@@ -767,4 +773,23 @@ func renderJSON(s *Stack, v any) string {
 	default:
 		return fmt.Sprintf("%q", s.Render(v))
 	}
+}
+
+// snsSubscriberPlace finds firehose and application subscriptions whose endpoint is in another
+// region than the topic's stack, where both are known.
+func snsSubscriberPlace(app *App) []string {
+	var out []string
+	for _, r := range app.Resources("AWS::SNS::Subscription") {
+		props := r.Props()
+		protocol := r.Stack.Render(props["Protocol"])
+		if protocol != "firehose" && protocol != "application" || r.Stack.Region == "" {
+			continue
+		}
+		endpoint := r.Stack.Render(props["Endpoint"])
+		parts := strings.SplitN(endpoint, ":", 6)
+		if len(parts) == 6 && !strings.Contains(parts[3], "${") && parts[3] != r.Stack.Region {
+			out = append(out, fmt.Sprintf("%s: %s subscriber %s is in %s, the topic in %s", r, protocol, endpoint, parts[3], r.Stack.Region))
+		}
+	}
+	return out
 }

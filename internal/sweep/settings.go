@@ -16,7 +16,7 @@ func Check(ctx map[string]any, pinned bool) (settings.Settings, error) {
 	account, region := "", ""
 	if pinned {
 		account, region = PipelineAccount, PipelineRegion
-		if err := s.CheckAccount(account); err != nil {
+		if err := s.CheckPlace(account, region); err != nil {
 			return s, err
 		}
 	}

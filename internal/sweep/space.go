@@ -96,7 +96,8 @@ func Space() []Dimension {
 }
 
 // subscriberClasses are no subscriber, one of each SNS protocol, a Lambda function of another
-// account (refused where the account is known), and every protocol at once.
+// account and a Firehose stream of another region (refused where the stack's account and region
+// are known), and every protocol at once.
 func subscriberClasses() []Class {
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, PipelineRegion, PipelineAccount, resource)
@@ -122,8 +123,10 @@ func subscriberClasses() []Class {
 		all = append(all, subscriber(e.protocol, e.endpoint))
 	}
 	other := fmt.Sprintf("arn:aws:lambda:%s:%s:function:on-pipeline-event", PipelineRegion, OtherAccount)
+	elsewhere := fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/pipeline-events", OtherRegion, PipelineAccount)
 	classes = append(classes,
 		Class{Name: "lambda-other-account", Context: map[string]any{"notifications": []any{subscriber("lambda", other)}}},
+		Class{Name: "firehose-other-region", Context: map[string]any{"notifications": []any{subscriber("firehose", elsewhere)}}},
 		Class{Name: "every-protocol", Context: map[string]any{"notifications": all}},
 	)
 	return classes
@@ -157,6 +160,11 @@ func environmentClasses() []Class {
 		return Class{Name: name, Context: map[string]any{"environments": s + "]"}}
 	}
 	beta := env("beta", "", "", `"approval":false`)
+	// 49 environments without approvals: 51 stages, over CodePipeline's 50 whatever the approval.
+	var many []string
+	for i := 1; i <= 49; i++ {
+		many = append(many, env(fmt.Sprintf("e%d", i), "", "", `"approval":false`))
+	}
 	return []Class{
 		{Name: "implicit"},
 		list("one", env("prod", "", "")),
@@ -168,5 +176,6 @@ func environmentClasses() []Class {
 		list("remote-then-local-in-region", env("prod", OtherAccount, OtherRegion), env("dr", "", OtherRegion)),
 		list("local-then-remote-in-region", env("dr", "", OtherRegion), env("prod", OtherAccount, OtherRegion)),
 		list("every-relation", beta, env("prod", OtherAccount, ""), env("dr", "", OtherRegion), env("lab", OtherAccount, OtherRegion)),
+		list("more-than-a-pipeline-holds", many...),
 	}
 }

@@ -176,6 +176,10 @@ func TestEveryConstraintCatchesItsBreak(t *testing.T) {
 				stack(t, "E", A, PipelineRegion, `{"Outputs":{"O":{"Export":{"Name":"shared"}}}}`)),
 			appOf(stack(t, "P", A, PipelineRegion, `{"Resources":{"X":{"Type":"AWS::SNS::Topic","Properties":{"DisplayName":{"Fn::ImportValue":"shared"}}}}}`, "E"),
 				stack(t, "E", A, OtherRegion, `{"Outputs":{"O":{"Export":{"Name":"shared"}}}}`))},
+		{"sns-subscriber-place",
+			appOf(stack(t, "P", A, PipelineRegion, `{"Resources":{"S":{"Type":"AWS::SNS::Subscription","Properties":{"Protocol":"firehose","Endpoint":"arn:aws:firehose:`+PipelineRegion+`:`+A+`:deliverystream/s"}},
+				"Q":{"Type":"AWS::SNS::Subscription","Properties":{"Protocol":"sqs","Endpoint":"arn:aws:sqs:`+OtherRegion+`:`+A+`:q"}}}}`)),
+			appOf(stack(t, "P", A, PipelineRegion, `{"Resources":{"S":{"Type":"AWS::SNS::Subscription","Properties":{"Protocol":"application","Endpoint":"arn:aws:sns:`+OtherRegion+`:`+A+`:endpoint/GCM/app/1"}}}}`))},
 	}
 	tested := map[string]bool{}
 	for _, tc := range cases {
@@ -210,6 +214,26 @@ func TestChanges(t *testing.T) {
 	assert.Empty(t, Disagreement("P", changes, []Impact{{ID: "B", Type: "AWS::S3::Bucket", Impact: "WILL_REPLACE"}, {ID: "Repo", Type: "AWS::CodeCommit::Repository", Impact: "WILL_UPDATE"}}))
 	assert.NotEmpty(t, Disagreement("P", changes, []Impact{{ID: "B", Type: "AWS::S3::Bucket", Impact: "WILL_UPDATE"}}), "the library disagrees")
 	assert.NotEmpty(t, Disagreement("P", nil, []Impact{{ID: "Repo", Type: "AWS::CodeCommit::Repository", Impact: "WILL_ORPHAN"}}), "a removal the sweep missed")
+}
+
+// TestNameClashes: a fixed name moving to a new logical id in the same update clashes; a name
+// that stays with its resource, a name of another resource's, or a new name does not.
+func TestNameClashes(t *testing.T) {
+	before := appOf(stack(t, "P", PipelineAccount, PipelineRegion, `{"Resources":{
+		"App":{"Type":"AWS::CodeDeploy::Application","Properties":{"ApplicationName":"P"}},
+		"FleetGroup":{"Type":"AWS::CodeDeploy::DeploymentGroup","Properties":{"DeploymentGroupName":"P","ApplicationName":{"Ref":"App"},"DeploymentConfigName":"CodeDeployDefault.OneAtATime"}},
+		"Kept":{"Type":"AWS::SQS::Queue","Properties":{"QueueName":"kept"}}}}`))
+	clash := appOf(stack(t, "P", PipelineAccount, PipelineRegion, `{"Resources":{
+		"App":{"Type":"AWS::CodeDeploy::Application","Properties":{"ApplicationName":"P"}},
+		"InstancesGroup":{"Type":"AWS::CodeDeploy::DeploymentGroup","Properties":{"DeploymentGroupName":"P","ApplicationName":{"Ref":"App"},"DeploymentConfigName":"CodeDeployDefault.OneAtATime"}},
+		"Kept":{"Type":"AWS::SQS::Queue","Properties":{"QueueName":"kept"}}}}`))
+	renamed := appOf(stack(t, "P", PipelineAccount, PipelineRegion, `{"Resources":{
+		"App":{"Type":"AWS::CodeDeploy::Application","Properties":{"ApplicationName":"P"}},
+		"InstancesGroup":{"Type":"AWS::CodeDeploy::DeploymentGroup","Properties":{"DeploymentGroupName":"P-instances","ApplicationName":{"Ref":"App"},"DeploymentConfigName":"CodeDeployDefault.OneAtATime"}},
+		"Kept":{"Type":"AWS::SQS::Queue","Properties":{"QueueName":"kept"}}}}`))
+	assert.Equal(t, []string{`P/InstancesGroup: AWS::CodeDeploy::DeploymentGroup "DeploymentGroupName=P" is still FleetGroup's when it is created`}, NameClashes(before, clash))
+	assert.Empty(t, NameClashes(before, renamed))
+	assert.Empty(t, NameClashes(before, before))
 }
 
 func regexpOf(s string) *regexp.Regexp { return regexp.MustCompile(s) }

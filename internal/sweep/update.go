@@ -50,7 +50,37 @@ func Paths(dims []Dimension) []Path {
 		from[envDim], to[envDim] = classIndex(dims[envDim], t[0]), classIndex(dims[envDim], t[1])
 		out = append(out, Path{Name: "environments=" + t[0] + "->" + t[1], From: from, To: to})
 	}
+	// Several settings at once, each way: an environment in another account, whose resources
+	// have names fixed at synthesis, changing its target; and PARALLEL, which the settings accept
+	// only with stageRollback off and no bake.
+	parallel := []string{"executionMode=PARALLEL", "stageRollback=off", "bake=none"}
+	for _, t := range [][2][]string{
+		{{"environments=other-account"}, {"environments=other-account", "target=instances"}},
+		{{"environments=other-account", "target=instances"}, {"environments=other-account"}},
+		{nil, parallel},
+		{parallel, nil},
+	} {
+		from, to := with(dims, pinned, t[0]), with(dims, pinned, t[1])
+		side := func(classes []string) string {
+			if len(classes) == 0 {
+				return "defaults"
+			}
+			return strings.Join(classes, "+")
+		}
+		out = append(out, Path{Name: side(t[0]) + "->" + side(t[1]), From: from, To: to})
+	}
 	return out
+}
+
+// with returns base with the classes named dimension=class.
+func with(dims []Dimension, base Config, classes []string) Config {
+	c := slices.Clone(base)
+	for _, dc := range classes {
+		dim, class, _ := strings.Cut(dc, "=")
+		d := index(dims, dim)
+		c[d] = classIndex(dims[d], class)
+	}
+	return c
 }
 
 func index(dims []Dimension, name string) int {
@@ -121,6 +151,62 @@ func Changes(before, after *App) []Change {
 	return out
 }
 
+// NameClashes returns the resources an update creates under a fixed name that a resource it
+// deletes from the same stack still holds. CloudFormation creates new resources before it deletes
+// old ones (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-monitor-stack.html),
+// so the create fails: CodeDeploy's DeploymentGroupAlreadyExistsException, S3's
+// BucketAlreadyOwnedByYou, and so on. Resources of any type count, stateful or not.
+func NameClashes(before, after *App) []string {
+	var out []string
+	for _, now := range after.Stacks {
+		old := before.Stack(now.Name)
+		if old == nil {
+			continue
+		}
+		held := map[string]string{} // type and name -> the deleted resource that holds it
+		for _, r := range old.Resources("") {
+			if n, ok := now.Resource(r.ID); ok && n.Type() == r.Type() && !replaces(r, n) {
+				continue
+			}
+			for _, name := range fixedNames(r) {
+				held[r.Type()+" "+name] = r.ID
+			}
+		}
+		for _, r := range now.Resources("") {
+			if o, ok := old.Resource(r.ID); ok && o.Type() == r.Type() && !replaces(o, r) {
+				continue
+			}
+			for _, name := range fixedNames(r) {
+				if id, ok := held[r.Type()+" "+name]; ok {
+					out = append(out, fmt.Sprintf("%s/%s: %s %q is still %s's when it is created", now.Name, r.ID, r.Type(), name, id))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fixedNames returns r's own name, as rendered, when synthesis fixed it: the property Name, or the
+// one named for its type (DeploymentGroupName of AWS::CodeDeploy::DeploymentGroup, BucketName of
+// AWS::S3::Bucket). Names of other resources it refers to (a group's ApplicationName) are not its own.
+func fixedNames(r Resource) []string {
+	typ := r.Type()
+	own := typ[strings.LastIndex(typ, ":")+1:] + "Name"
+	var out []string
+	for _, k := range []string{"Name", own} {
+		v, ok := r.Props()[k]
+		if !ok {
+			continue
+		}
+		// A name built from another resource's Ref or attribute may differ at deploy time.
+		if name := r.Stack.Render(v); name != "" && !strings.Contains(name, "${Ref:") && !strings.Contains(name, "${GetAtt:") {
+			out = append(out, k+"="+name)
+		}
+	}
+	return out
+}
+
 // Replacing are, for each stateful type, the properties whose change replaces the resource: the
 // create-only properties of the CloudFormation resource schemas, as @aws-cdk/aws-service-spec
 // records them (causesReplacement "yes"). scripts/template-diff.js asks the same specification for
@@ -177,6 +263,11 @@ var ExpectedChanges = []Expected{
 		Path:   regexp.MustCompile(`^metricsArchive=none$`),
 		Change: regexp.MustCompile(`^CicdPipeline/DeliveryArchive[0-9A-F]{8} removed$`),
 		Doc:    "Setting `metricsArchiveDays` to 0 deletes the delivery metrics' archive and the events in it",
+	},
+	{
+		Path:   regexp.MustCompile(`^environments=other-account->environments=other-account\+target=instances$`),
+		Change: regexp.MustCompile(`^CicdPipeline-prod/(CustomResourceLogs|CustomResourceLogsKey|FleetprodLogs)[0-9A-F]{8} removed$`),
+		Doc:    "Changing the `deployTarget` of an environment in another account or region between `fleet` and `instances` keeps the old target's logs (its log groups and their key are retained)",
 	},
 	{
 		Path:   regexp.MustCompile(`^environments=.*->`),
