@@ -316,7 +316,7 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 		"approverEmails": "lead@example.com", "notifications": map[string]any{"protocol": "sms"}, "notifyOn": "FAILED",
 		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
 		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
-		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
+		"terminationProtection": "on", "pullRequestChecks": 0.0, "selfUpdate": "auto", "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
 		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes", "metricsArchiveDays": "a year",
 		"environments": `{"name":"prod"}`,
 	}
