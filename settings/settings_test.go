@@ -287,6 +287,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"fleetSize: 0 is out of range; use 1 to 10"}},
 		{"deployment config no environment uses", map[string]any{"deploymentConfig": "AllAtOnce", "environments": `[{"name":"prod","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env"}]`},
 			[]string{"deploymentConfig: no environment uses it"}},
+		{"self-update in PARALLEL mode", map[string]any{"selfUpdate": "true", "executionMode": "PARALLEL", "stageRollback": "false", "bakeMinutes": "0"},
+			[]string{"selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}
