@@ -86,8 +86,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Update {
 	guard.Required("selfupdate.New", "Digest", props == nil || props.Digest == nil)
 	guard.Required("selfupdate.New", "Targets", len(props.Targets) == 0)
 	guard.Required("selfupdate.New", "ArtifactBucket", props.ArtifactBucket == nil || props.ArtifactKey == nil)
-	roles := bootstrapRoles(props.Targets)
 	u := &Update{}
+	roles := bootstrapRoles(awscdk.Stack_Of(scope).Partition(), props.Targets)
 	constructs.NewConstruct_Override(u, scope, id)
 	timeout := props.Timeout
 	if timeout == nil {
@@ -153,8 +153,8 @@ func Buildspec() *map[string]any {
 
 // bootstrapRoles are the ARNs of the BootstrapRoles of every target's account and region, once
 // each, as the DefaultStackSynthesizer names them: arn:<partition>:iam::<account>:role/
-// cdk-<qualifier>-<role>-role-<account>-<region>.
-func bootstrapRoles(targets []awscdk.Stack) []*string {
+// cdk-<qualifier>-<role>-role-<account>-<region>. The targets are in partition, the stack's.
+func bootstrapRoles(partition *string, targets []awscdk.Stack) []*string {
 	templates := map[string]*string{
 		"deploy":          awscdk.DefaultStackSynthesizer_DEFAULT_DEPLOY_ROLE_ARN(),
 		"file-publishing": awscdk.DefaultStackSynthesizer_DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN(),
@@ -174,7 +174,7 @@ func bootstrapRoles(targets []awscdk.Stack) []*string {
 		seen[where] = true
 		for _, role := range BootstrapRoles {
 			arn := strings.NewReplacer("${Qualifier}", *qualifier, "${AWS::AccountId}", *stack.Account(), "${AWS::Region}", *stack.Region(),
-				"${AWS::Partition}", *awscdk.Aws_PARTITION()).Replace(*templates[role])
+				"${AWS::Partition}", *partition).Replace(*templates[role])
 			arns = append(arns, jsii.String(arn))
 		}
 	}

@@ -158,7 +158,7 @@ func TestDigestCommand(t *testing.T) {
 	for f, content := range map[string]string{
 		"main.go": "package main\n", "a-b": "1", "a.b": "2", "a/b": "3", "a b/c d": "4", "Z": "5", "é/x": "6",
 		"sample-app/main.go": "app", "sample-app/x_test.go": "app test",
-		"node_modules/x/index.js": "no", "cdk.out/t.json": "no", "stacks/x_test.go": "no", "internal/testdata/f": "no",
+		"node_modules/x/index.js": "no", "cdk.out/t.json": "no", "stacks/x_test.go": "no", "internal/testdata/f": "no", "x/cdk.out/y": "no",
 		".ci/run": "no", "cdk-pipeline": "no", "pkg/bin/tool": "no", "pkg.test": "no", ".git/HEAD": "no",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(f))
