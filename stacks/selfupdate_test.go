@@ -89,7 +89,7 @@ func TestSelfUpdate(t *testing.T) {
 
 	// Build and the application's checks in sample-app/; the review beside them.
 	p.Has(t, "AWS::CodeBuild::Project", object{"Description": "Tests and builds the application for the CI/CD pipeline.",
-		"Source": object{"Type": "CODEPIPELINE", "BuildSpec": "sample-app/buildspec.yml"},
+		"Source":      object{"Type": "CODEPIPELINE", "BuildSpec": "sample-app/buildspec.yml"},
 		"Environment": objectLike(object{"EnvironmentVariables": arrayWith(object{"Name": "APP_DIR", "Type": "PLAINTEXT", "Value": "sample-app"})})})
 	checks := map[string]object{}
 	for _, r := range p.Resources("AWS::CodeBuild::Project") {
