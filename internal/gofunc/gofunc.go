@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 
@@ -48,7 +50,9 @@ type Props struct {
 	// Description says what the function does.
 	// Default: none.
 	Description *string
-	// Environment are the function's environment variables.
+	// Environment are the function's environment variables. Lambda accepts a key of a letter
+	// followed by at least one letter, digit or underscore, and reserves some (AWS_REGION,
+	// _HANDLER, ...): New refuses others in one line rather than at deploy.
 	// Default: none.
 	Environment *map[string]*string
 	// Logs is the function's log group. A construct that had made the group itself before it used
@@ -103,6 +107,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	if !strings.HasPrefix(props.Package, gobuild.Module+"/") {
 		panic(fmt.Sprintf("gofunc.New: props.Package %s is not a package of module %s", hint.Show(props.Package), gobuild.Module))
 	}
+	checkEnvironment(props.Environment)
 	f := &Function{Logs: props.Logs, DeadLetterQueue: props.DeadLetterQueue}
 	constructs.NewConstruct_Override(f, scope, id)
 	if f.Logs == nil {
@@ -155,6 +160,37 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	})
 	Prebuild(awscdk.Stack_Of(f), props.Package)
 	return f
+}
+
+// environmentKey is Lambda's pattern for an environment variable's key
+// (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html).
+var environmentKey = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
+
+// reservedKeys are the keys the Lambda runtime sets and refuses to take from a function's
+// configuration (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+var reservedKeys = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
+	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+func checkEnvironment(env *map[string]*string) {
+	if env == nil {
+		return
+	}
+	var bad []string
+	for k := range *env {
+		if !environmentKey.MatchString(k) || reservedKeys[k] {
+			bad = append(bad, hint.Show(k))
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		panic(fmt.Sprintf("gofunc.New: props.Environment key %s: Lambda takes a letter and then at least one letter, digit or underscore, and reserves its own (AWS_REGION, _HANDLER, ...)", strings.Join(bad, ", ")))
+	}
 }
 
 // FunctionArn is the function's ARN, for policies and event targets.

@@ -44,7 +44,7 @@ func TestDefaults(t *testing.T) {
 	queue := secure.NewDeadLetterQueue(stack, "Queue")
 	logs := awslogs.NewLogGroup(stack, jsii.String("Group"), nil)
 	g := gofunc.New(stack, jsii.String("Tuned"), &gofunc.Props{
-		Package: function, Description: jsii.String("tuned"), Environment: &map[string]*string{"A": jsii.String("b")},
+		Package: function, Description: jsii.String("tuned"), Environment: &map[string]*string{"MODE": jsii.String("b")},
 		Logs: logs, DeadLetterQueue: queue, RetryAttempts: jsii.Number(0), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(5)),
 		MemorySize: jsii.Number(256), Timeout: awscdk.Duration_Seconds(jsii.Number(10)),
 	})
@@ -72,7 +72,7 @@ func TestDefaults(t *testing.T) {
 	assert.NotContains(t, p, "Description")
 	q := fn(tuned)
 	assert.Equal(t, "tuned", q["Description"])
-	assert.Equal(t, obj{"Variables": obj{"A": "b"}}, q["Environment"])
+	assert.Equal(t, obj{"Variables": obj{"MODE": "b"}}, q["Environment"])
 	assert.Equal(t, 256.0, q["MemorySize"])
 	assert.Equal(t, 10.0, q["Timeout"])
 	assert.Equal(t, obj{"LogGroup": obj{"Ref": logical(stack, logs)}}, q["LoggingConfig"])
@@ -130,6 +130,10 @@ func logical(stack awscdk.Stack, c constructs.IConstruct) string {
 func TestRequiredProps(t *testing.T) {
 	stack := cdktest.NewStack("Required")
 	assert.PanicsWithValue(t, "gofunc.New: props.Package is required", func() { gofunc.New(stack, jsii.String("A"), nil) })
+	// Keys Lambda refuses at deploy (one letter; reserved), refused here in one line.
+	assert.PanicsWithValue(t, `gofunc.New: props.Environment key "A", "AWS_REGION": Lambda takes a letter and then at least one letter, digit or underscore, and reserves its own (AWS_REGION, _HANDLER, ...)`, func() {
+		gofunc.New(stack, jsii.String("E"), &gofunc.Props{Package: formatter, Environment: &map[string]*string{"A": jsii.String("1"), "AWS_REGION": jsii.String("x"), "OK_1": jsii.String("y")}})
+	})
 	assert.PanicsWithValue(t, `gofunc.New: props.Package "example.com/tool" is not a package of module github.com/pipekit/cdk-pipeline`, func() {
 		gofunc.New(stack, jsii.String("B"), &gofunc.Props{Package: "example.com/tool"})
 	})
