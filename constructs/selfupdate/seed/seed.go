@@ -55,7 +55,7 @@ var Excluded = []string{".git", "node_modules", "cdk.out", "bin", "reports", "bu
 // fixtures (the default stack's snapshot, the rehearsal's shims), its CI script, and the binary `go
 // build` leaves at the root. They test the library's defaults, not the deployed app, and the
 // synthesis never reads them. The application's tests, in AppDir, stay.
-var LibraryOnly = []string{"*_test.go", "testdata", ".ci", "cdk-pipeline"}
+var LibraryOnly = []string{"*_test.go", "*.test.js", "testdata", ".ci", "cdk-pipeline"}
 
 // Record is what a seed remembers of the deploy that made it.
 type Record struct {
