@@ -19,6 +19,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
 	"github.com/pipekit/cdk-pipeline/featureflags"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 // TestMain doubles as the app: with RUN_AS_APP set, the test binary runs main, so tests can watch
@@ -211,6 +212,7 @@ func TestReadmeNamesTheSupportedNodeVersions(t *testing.T) {
 // TestCompliancePacksAreChecked proves the setting adds a pack: the default stack does not pass
 // NIST 800-53 R5 yet, so the synth fails with its findings, as the README says.
 func TestCompliancePacksAreChecked(t *testing.T) {
+	tier.Deep(t)
 	t.Parallel() // a subprocess: no CDK call in this process
 	// Without building the functions, which the packs do not look at.
 	output, code, _ := runApp(t, map[string]any{"compliancePacks": `["NIST.800.53.R5"]`, "aws:cdk:bundling-stacks": []any{}})
@@ -227,6 +229,7 @@ func TestCompliancePacksAreChecked(t *testing.T) {
 // the availability-zone entries the page lists, and with them in cdk.context.json (which the CLI
 // merges into the app's context) nothing is left to look up and every stack is written.
 func TestOfflineCrossAccountSynth(t *testing.T) {
+	tier.Deep(t)
 	t.Parallel() // subprocesses: no CDK call in this process
 	doc, err := os.ReadFile("docs/review.md")
 	require.NoError(t, err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 // The dry run: the flow of TestDeployedPipeline against the fake aws and npx commands, in seconds.
@@ -241,6 +243,7 @@ func TestDryRunOldPath(t *testing.T) {
 // flow, then in the cleanup. Each time it checks that the flow still destroys the stack and
 // deletes the queue, in that order, and leaves nothing but what it reports.
 func TestDryRunFailures(t *testing.T) {
+	tier.Deep(t)
 	calls := happyCalls(t)
 	destroyAt := slices.Index(keys(calls), "npx cdk destroy")
 	require.Positive(t, destroyAt)
@@ -323,6 +326,7 @@ func TestDryRunFailures(t *testing.T) {
 // TestDryRunServiceFailures fails what only the services can fail: each step of the flow stops,
 // and the cleanup still runs.
 func TestDryRunServiceFailures(t *testing.T) {
+	tier.Deep(t)
 	for _, tc := range []struct {
 		name   string
 		script script

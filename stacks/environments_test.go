@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,6 +46,7 @@ var environmentsConfig = map[string]any{
 func TestEnvironments(t *testing.T) {
 	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Envs"), &stacks.Props{Settings: parsed(t, environmentsConfig)}))
 	assert.Empty(t, s.NagErrors)
+	assert.Empty(t, suppressionProblems(s))
 	assert.Equal(t, []string{"Source", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod"}, stageNames(s))
 	stages := stagesOf(s)
 	beta, prod := stages["Deploy-beta"], stages["Deploy-prod"]
@@ -72,7 +74,7 @@ func TestEnvironments(t *testing.T) {
 	assert.Contains(t, approve, "Approve to release this change to prod.")
 	assert.Contains(t, approve, "The release before it runs at http://")
 	assert.Contains(t, approve, "FleetbetaLoadBalancer")
-	assert.Contains(t, s.Text(), `"/Approve-prod/Approve"`, "operators may answer it")
+	assert.Contains(t, permissionsOf(t, s, "Operators/Group"), "Allow codepipeline:PutApprovalResult on "+in("codepipeline", "${Pipeline/Pipeline}/Approve-prod/Approve"), "operators may answer it")
 	// Every environment's deployments notify; each has its output.
 	s.Has(t, "AWS::Events::Rule", object{"EventPattern": objectLike(object{"detail": objectLike(object{
 		"deploymentGroup": []any{ref("FleetbetaDeploymentGroup"), ref("FleetprodDeploymentGroup")},
@@ -82,7 +84,7 @@ func TestEnvironments(t *testing.T) {
 	assert.Contains(t, s.JSON["Outputs"], "AppUrlProd")
 	assert.NotContains(t, s.JSON["Outputs"], "AppUrl")
 	// The pipeline role reads prod's alarms for the bake.
-	assert.Contains(t, s.Text(), `"cloudwatch:DescribeAlarms"`)
+	assert.Contains(t, permissionsOf(t, s, "Pipeline/Pipeline/Role"), "Allow cloudwatch:DescribeAlarmHistory, cloudwatch:DescribeAlarms on ${Fleet-prod/ServerErrors.Arn}, ${Fleet-prod/SlowResponses.Arn}")
 	for _, p := range s.Resources("AWS::CodePipeline::Pipeline") {
 		deps := toJSON(p["DependsOn"])
 		assert.Contains(t, deps, "FleetbetaInstancesASG")
@@ -138,6 +140,7 @@ func TestAccountsAndRegions(t *testing.T) {
 	for _, s := range all {
 		assert.Empty(t, s.NagErrors, *s.Stack.StackName())
 	}
+	assert.Empty(t, suppressionProblems(all...))
 
 	assert.ElementsMatch(t, []string{"Multi-prod", "Multi-dr", "Multi-lab", "Multi-replication-us-east-1"}, dependencies(pipelineStack),
 		"the targets and the store exist before the pipeline starts")
@@ -154,14 +157,12 @@ func TestAccountsAndRegions(t *testing.T) {
 		"Principal": object{"AWS": anyValue()},
 		"Condition": object{"ArnEquals": object{"aws:PrincipalArn": anyValue()}},
 	}))})})
-	assert.Regexp(t, `:iam::`+cdktest.Account+`:root"`, prod.Text(), "the action role trusts the pipeline's account...")
-	assert.Regexp(t, `"aws:PrincipalArn":[^}]*:iam::`+cdktest.Account+`:role/`, prod.Text(), "...and in it the pipeline's role alone")
+	// Whom the action role trusts, and what the instances read: the exact permissions below.
 	prod.Has(t, "AWS::Events::Rule", object{
 		"EventPattern": objectLike(object{"source": []any{"aws.codedeploy"}}),
 		"Targets":      arrayWith(objectLike(object{"RoleArn": anyValue(), "DeadLetterConfig": anyValue()})),
 	})
 	assert.Regexp(t, `:events:eu-west-1:`+cdktest.Account+`:event-bus/default"`, prod.Text())
-	assert.Contains(t, prod.Text(), "s3:GetObject", "the instances read the pipeline's artifacts")
 	// The pipeline: prod's action runs in prod's account, dr's in dr's region; the artifact bucket
 	// and key admit prod's account; the bus takes prod's deployment events.
 	stages := stagesOf(p)
@@ -179,7 +180,7 @@ func TestAccountsAndRegions(t *testing.T) {
 	drBake := toJSON(stages["Deploy-dr"]["OnSuccess"])
 	assert.Contains(t, drBake, `"AlarmName":"Multi-dr-ServerErrors"`)
 	assert.Contains(t, drBake, `"Region":"us-east-1"`)
-	assert.Regexp(t, `"Resource":\[[^]]*:cloudwatch:us-east-1:`+cdktest.Account+`:alarm:Multi-dr-ServerErrors`, p.Text(), "the pipeline role reads them")
+	// The pipeline role reads them: its exact permissions below.
 	assert.NotContains(t, stages["Deploy-lab"], "OnSuccess", "existing instances have no alarms")
 
 	// us-east-1's store: the bucket and key the pipeline names in its artifact stores, hardened like
@@ -205,38 +206,81 @@ func TestAccountsAndRegions(t *testing.T) {
 	for id, r := range store.Resources("AWS::KMS::Key") {
 		assert.Equal(t, "RetainExceptOnCreate", r["DeletionPolicy"], id+": the replicated artifacts stay readable")
 	}
-	assert.Regexp(t, `"AWS":[^}]*:iam::`+cdktest.OtherAccount+`:root"`, store.Text(), "the store's policies admit lab's account")
-	assert.NotRegexp(t, `:role/`, store.Text(), "and name no role, which might not exist yet")
-	// The pipeline role, dr's instances, lab's instances and lab's action role reach the store by
-	// its name and its key by alias.
-	aliased := `"kms:ResourceAliases":"alias/Multi-replication"`
-	for name, text := range map[string]string{"pipeline": p.Text(), "dr": dr.Text(), "lab": lab.Text()} {
-		assert.Contains(t, text, aliased, name)
-		assert.Contains(t, text, ":s3:::"+bucketName+"/*", name)
+	for _, typ := range []string{"AWS::S3::BucketPolicy", "AWS::KMS::Key"} {
+		admitted := 0
+		for id, r := range store.Resources(typ) {
+			if strings.Contains(id, "AccessLogs") {
+				continue // the access-log bucket takes only S3's log delivery
+			}
+			if regexp.MustCompile(`"AWS":[^}]*:iam::` + cdktest.OtherAccount + `:root"`).MatchString(toJSON(r)) {
+				admitted++
+			} else {
+				t.Errorf("%s does not admit lab's account", id)
+			}
+		}
+		assert.Equal(t, 1, admitted, "%s: the store's bucket and key admit lab's account", typ)
 	}
+	assert.NotRegexp(t, `:role/`, store.Text(), "and name no role, which might not exist yet")
+	// The pipeline role, dr's instances and lab's action role reach the store by its name and its
+	// key by alias (their exact permissions below); lab's instances by the policy they take on.
+	assert.Equal(t, "multi-replication-us-east-1-660bd015", bucketName, "the name the permissions below spell out")
 	lab.Has(t, "AWS::IAM::ManagedPolicy", object{"PolicyDocument": objectLike(object{"Statement": arrayWith(objectLike(object{
 		"Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 	}))})})
-	// The fleets' instances read the revisions where CodePipeline leaves them: dr's from the store,
-	// by its name and its key's alias; prod's from the pipeline's bucket, by its generated name,
-	// decrypting with the pipeline's account's keys.
-	drInstances := policiesOf(dr, "FleetdrInstanceRole")
-	assert.Contains(t, drInstances, ":s3:::"+bucketName+"/*")
-	assert.Contains(t, drInstances, aliased)
-	prodInstances := policiesOf(prod, "FleetprodInstanceRole")
-	assert.Regexp(t, `"s3:GetObject\*".*:s3:::multi[a-z0-9]*artifactbucket[a-z0-9]+/\*"`, prodInstances)
-	assert.Contains(t, prodInstances, `"kms:Decrypt","Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:`+cdktest.Account+`:key/*"`)
-}
-
-// policiesOf is the text of the IAM policies whose logical ids start with prefix.
-func policiesOf(s *cdktest.Synthesized, prefix string) string {
-	var text string
-	for id, p := range s.Resources("AWS::IAM::Policy") {
-		if strings.HasPrefix(id, prefix) {
-			text += toJSON(p)
+	// Who may do what across the environments, exactly (docs/testing.md). The fleets' instances
+	// read the revisions where CodePipeline leaves them: dr's from the store, by its name and its
+	// key's alias; prod's from the pipeline's bucket, by its generated name, decrypting with the
+	// pipeline's account's keys.
+	const (
+		storeObjects = "arn:aws:s3:::multi-replication-us-east-1-660bd015, arn:aws:s3:::multi-replication-us-east-1-660bd015/*"
+		storeKey     = `arn:aws:kms:us-east-1:` + cdktest.Account + `:key/* if {"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/Multi-replication"}}`
+		prodBucket   = "arn:aws:s3:::multineartifactbucketad45752bc357176e0c15, arn:aws:s3:::multineartifactbucketad45752bc357176e0c15/*"
+		// The pipeline's role alone, in the pipeline's account, may assume a remote action role.
+		remoteTrust = `Trust sts:AssumeRole by AWS:arn:aws:iam::` + cdktest.Account + `:root if {"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::` + cdktest.Account + `:role/multiultipipelinerole7486becaf99f8313c032"}}`
+	)
+	forward := func(region, account string) []string {
+		return []string{
+			"Allow events:PutEvents on arn:aws:events:eu-west-1:" + cdktest.Account + ":event-bus/default",
+			`Trust sts:AssumeRole by Service:events.amazonaws.com if {"ArnLike":{"aws:SourceArn":"arn:aws:events:` + region + `:` + account + `:rule/*"},"StringEquals":{"aws:SourceAccount":"${AWS::AccountId}"}}`,
 		}
 	}
-	return text
+	// The pipeline's role moves artifacts through its bucket and us-east-1's store, reads the
+	// bake's alarms where they are, and assumes its action roles, the remote ones by name.
+	p.HasPermissions(t, "Pipeline/Pipeline/Role",
+		readWriteArtifacts+", "+storeObjects, encryptDecrypt,
+		"Allow kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey*, kms:ReEncrypt* on "+storeKey,
+		"Allow cloudwatch:DescribeAlarmHistory, cloudwatch:DescribeAlarms on ${Fleet-beta/ServerErrors.Arn}, ${Fleet-beta/SlowResponses.Arn}, arn:aws:cloudwatch:us-east-1:"+cdktest.Account+":alarm:Multi-dr-ServerErrors, arn:aws:cloudwatch:us-east-1:"+cdktest.Account+":alarm:Multi-dr-SlowResponses",
+		"Allow sts:AssumeRole on ${Pipeline/Pipeline/Approve-prod/Approve/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Build/Build/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Deploy-beta/Deploy/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Deploy-dr/Deploy/CodePipelineActionRole.Arn}, ${Pipeline/Pipeline/Source/Source/CodePipelineActionRole.Arn}, arn:aws:iam::"+cdktest.OtherAccount+":role/multi-labdeployactionrole7e6555e0e00665b59949, arn:aws:iam::"+cdktest.OtherAccount+":role/multi-proddeployactionrolec6eb3863b574dc1a7aa0",
+		"Trust sts:AssumeRole by Service:codepipeline.amazonaws.com")
+	// dr's instances read revisions from the store, decrypting with its key alone.
+	dr.HasPermissions(t, "Fleet-dr/InstanceRole",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+storeObjects, "Allow kms:Decrypt, kms:DescribeKey on "+storeKey,
+		"Allow cloudformation:SignalResource on ${AWS::StackId}",
+		"Managed arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore", "Trust sts:AssumeRole by Service:ec2.amazonaws.com")
+	// lab's action role deploys there and reads the store.
+	lab.HasPermissions(t, "MultiPipelineB04B04DD-Deploy-lab-Deploy-ActionRole",
+		"Allow codedeploy:CreateDeployment, codedeploy:GetDeployment on arn:aws:codedeploy:us-east-1:"+cdktest.OtherAccount+":deploymentgroup:${Application}/${Instances-lab/DeploymentGroup}",
+		"Allow codedeploy:GetApplicationRevision, codedeploy:RegisterApplicationRevision on arn:aws:codedeploy:us-east-1:"+cdktest.OtherAccount+":application:${Application}",
+		"Allow codedeploy:GetDeploymentConfig on arn:${AWS::Partition}:codedeploy:us-east-1:"+cdktest.OtherAccount+":deploymentconfig:CodeDeployDefault.OneAtATime",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+storeObjects, "Allow kms:Decrypt, kms:DescribeKey on "+storeKey, remoteTrust)
+	// prod's action role and instances read the pipeline's bucket by its name. The library's
+	// cross-account grants decrypt with any key ("*"): KMS keys of another stack have no names, and
+	// the key's own policy admits prod's account for the artifact key only (docs/testing.md).
+	prod.HasPermissions(t, "MultiPipelineB04B04DD-Deploy-prod-Deploy-ActionRole",
+		"Allow codedeploy:CreateDeployment, codedeploy:GetDeployment on arn:aws:codedeploy:eu-west-1:"+cdktest.OtherAccount+":deploymentgroup:${Application}/${Fleet-prod/DeploymentGroup}",
+		"Allow codedeploy:GetApplicationRevision, codedeploy:RegisterApplicationRevision on arn:aws:codedeploy:eu-west-1:"+cdktest.OtherAccount+":application:${Application}",
+		"Allow codedeploy:GetDeploymentConfig on arn:${AWS::Partition}:codedeploy:eu-west-1:"+cdktest.OtherAccount+":deploymentconfig:CodeDeployDefault.OneAtATime",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+prodBucket, "Allow kms:Decrypt, kms:DescribeKey on *", remoteTrust)
+	prod.HasPermissions(t, "Fleet-prod/InstanceRole",
+		"Allow s3:GetBucket*, s3:GetObject*, s3:List* on "+prodBucket,
+		"Allow kms:Decrypt on *, arn:aws:kms:eu-west-1:"+cdktest.Account+":key/*", "Allow kms:DescribeKey on *",
+		"Allow cloudformation:SignalResource on ${AWS::StackId}",
+		"Managed arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore", "Trust sts:AssumeRole by Service:ec2.amazonaws.com")
+	// Each remote environment forwards its deployment events to the pipeline's bus, trusting
+	// EventBridge for its own rules only.
+	prod.HasPermissions(t, "DeploymentEvents/EventsRole", forward("eu-west-1", cdktest.OtherAccount)...)
+	dr.HasPermissions(t, "DeploymentEvents/EventsRole", forward("us-east-1", cdktest.Account)...)
+	lab.HasPermissions(t, "DeploymentEvents/EventsRole", forward("us-east-1", cdktest.OtherAccount)...)
 }
 
 // stacksByName returns the app's stacks by their names.

@@ -2,6 +2,7 @@ package stacks_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -164,7 +165,9 @@ func TestDefaultBuild(t *testing.T) {
 			"Image": "aws/codebuild/standard:7.0", "PrivilegedMode": false, "Type": "LINUX_CONTAINER",
 			"EnvironmentVariables": arrayWith(objectLike(object{"Name": "JUNIT_REPORT_GROUP", "Type": "PLAINTEXT", "Value": object{"Fn::GetAtt": []any{anyValue(), "Arn"}}})),
 		}),
-		"Source":           object{"Type": "CODEPIPELINE"},
+		// Exactly: no BuildSpec, so CodeBuild runs the repository's buildspec.yml, which the
+		// rehearsal runs and the checks below read.
+		"Source":           exact(object{"Type": "CODEPIPELINE"}),
 		"TimeoutInMinutes": 20.0,
 		"EncryptionKey":    object{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PipelineArtifactKey")), "Arn"}},
 		"LogsConfig":       object{"CloudWatchLogs": object{"Status": "ENABLED", "GroupName": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}}},
@@ -200,12 +203,14 @@ func TestArtifactStore(t *testing.T) {
 	}
 	// Control Tower CT.KMS.PR.1 and CT.KMS.PR.3: rotation, and grants only for AWS services.
 	grantGuard := `{"Action":"kms:CreateGrant","Condition":{"BoolIfExists":{"aws:PrincipalIsAWSService":"false","kms:GrantIsForAWSResource":"false"}},"Effect":"Deny","Principal":{"AWS":"*"},"Resource":"*","Sid":"DenyGrantsExceptForAWSServices"}`
+	s.Count(t, "AWS::KMS::Key", 2)
 	for id, k := range s.Resources("AWS::KMS::Key") {
 		assert.Equal(t, true, k["Properties"].(object)["EnableKeyRotation"], id)
 		assert.Equal(t, "RetainExceptOnCreate", k["DeletionPolicy"], id)
 		assert.Contains(t, toJSON(k["Properties"].(object)["KeyPolicy"]), grantGuard, id)
 	}
 	// CT.S3.PR.4: object events reach EventBridge, without a custom resource.
+	s.Count(t, "AWS::S3::Bucket", 2)
 	for id, b := range s.Resources("AWS::S3::Bucket") {
 		assert.Equal(t, "RetainExceptOnCreate", b["DeletionPolicy"], id)
 		assert.Equal(t, object{"EventBridgeConfiguration": object{"EventBridgeEnabled": true}}, b["Properties"].(object)["NotificationConfiguration"], id)
@@ -288,7 +293,7 @@ func TestApprovalCarriesContext(t *testing.T) {
 		}),
 	}))}))})
 	// Operators may answer exactly this approval.
-	assert.Contains(t, s.Text(), `"/Approve/Approve"`)
+	assert.Contains(t, permissionsOf(t, s, "Operators/Group"), "Allow codepipeline:PutApprovalResult on "+in("codepipeline", "${Pipeline/Pipeline}/Approve/Approve"))
 	// With approvers, requests go to an encrypted topic they are subscribed to.
 	b := synth(t, "beanstalk")
 	b.Has(t, "AWS::SNS::Subscription", object{"Protocol": "email", "Endpoint": "lead@example.com", "TopicArn": object{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^ApprovalTopic"))},
@@ -333,13 +338,19 @@ func TestFleet(t *testing.T) {
 	s.Count(t, "AWS::EC2::Subnet", 2)
 	s.Has(t, "AWS::ElasticLoadBalancingV2::TargetGroup", object{"Port": 8080.0, "HealthCheckPath": "/health"})
 	s.Has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", object{"Scheme": "internet-facing"})
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{
+	// Exactly, but for the generated names: what rolls back, on which alarms, behind which target
+	// group, with traffic blocked while an instance updates.
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", exact(object{
+		"ApplicationName":           ref("FleetApplication"),
+		"ServiceRoleArn":            getAtt("FleetDeploymentGroupRole"),
 		"DeploymentConfigName":      "CodeDeployDefault.OneAtATime",
 		"AutoRollbackConfiguration": object{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"}},
-		"AlarmConfiguration":        object{"Enabled": true, "Alarms": []any{object{"Name": anyValue()}, object{"Name": anyValue()}}},
-		"LoadBalancerInfo":          object{"TargetGroupInfoList": arrayWith(objectLike(object{"Name": anyValue()}))},
-		"AutoScalingGroups":         []any{anyValue()},
-	})
+		"AlarmConfiguration":        object{"Enabled": true, "Alarms": []any{object{"Name": ref("FleetServerErrors")}, object{"Name": ref("FleetSlowResponses")}}},
+		"LoadBalancerInfo":          object{"TargetGroupInfoList": []any{object{"Name": object{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^FleetLoadBalancerHttpAppGroup")), "TargetGroupName"}}}}},
+		"AutoScalingGroups":         []any{ref("FleetInstancesASG")},
+		"DeploymentStyle":           object{"DeploymentOption": "WITH_TRAFFIC_CONTROL"},
+		"TerminationHookEnabled":    true,
+	}))
 	// Alarms that would fire before the first release would stop every release.
 	s.Has(t, "AWS::CloudWatch::Alarm", object{"MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB", "TreatMissingData": "notBreaching"})
 	s.Has(t, "AWS::CloudWatch::Alarm", object{"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99", "TreatMissingData": "notBreaching"})
@@ -370,6 +381,7 @@ func TestCodeDeployRoleForLaunchTemplates(t *testing.T) {
 func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 	s := synth(t, "default")
 	s.Has(t, "AWS::Logs::LogGroup", object{"RetentionInDays": 365.0, "KmsKeyId": anyValue()})
+	s.Count(t, "AWS::Lambda::Function", 4) // the formatter, the delivery function, two of the library's
 	for id, f := range s.Resources("AWS::Lambda::Function") {
 		group := `CustomResourceLogs`
 		if strings.HasPrefix(id, "NotificationFormatter") {
@@ -381,37 +393,42 @@ func TestCustomResourceFunctionsLogEncrypted(t *testing.T) {
 		assert.Regexp(t, `^\{"LogGroup":\{"Ref":"`+group+`[0-9A-F]{8}"\}\}$`, toJSON(f["Properties"].(object)["LoggingConfig"]), id)
 	}
 	// CloudWatch Logs may use the keys for this account's log groups only.
+	logKeys := 0
 	for id, k := range s.Resources("AWS::KMS::Key") {
 		text := toJSON(k)
 		if strings.Contains(text, `logs.`) {
+			logKeys++
 			assert.Contains(t, text, `"ArnLike":{"kms:EncryptionContext:aws:logs:arn":`, id)
 		}
 	}
+	assert.Equal(t, 2, logKeys, "the artifact key (build, checks, custom resources, delivery) and the notification key (formatter)")
 }
 
-// TestFleetReadsArtifactsOnly checks the instance role: read and decrypt, never write.
+// TestFleetReadsArtifactsOnly checks the instance role: read and decrypt, never write, nothing on
+// every resource.
 func TestFleetReadsArtifactsOnly(t *testing.T) {
-	s := synth(t, "default")
-	for id, p := range s.Resources("AWS::IAM::Policy") {
-		if !strings.HasPrefix(id, "FleetInstanceRole") {
-			continue
-		}
-		text := toJSON(p)
-		for _, write := range []string{"s3:PutObject", "s3:DeleteObject", "kms:Encrypt", "kms:GenerateDataKey", `"*"`} {
-			assert.NotContains(t, text, write, id)
-		}
-		assert.Contains(t, text, "kms:Decrypt", id)
-		assert.Contains(t, text, "s3:GetObject", id)
+	lines, err := synth(t, "default").Permissions("Fleet/InstanceRole")
+	require.NoError(t, err)
+	text := strings.Join(lines, "\n")
+	for _, write := range []string{"s3:PutObject", "s3:DeleteObject", "kms:Encrypt", "kms:GenerateDataKey", " on *"} {
+		assert.NotContains(t, text, write)
 	}
+	assert.Contains(t, text, "Allow kms:Decrypt, kms:DescribeKey on ${Pipeline/ArtifactKey.Arn}")
+	assert.Contains(t, text, "s3:GetObject*")
 }
 
 func TestInstancesTarget(t *testing.T) {
 	s := synth(t, "instances")
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", object{
+	// Exactly, but for the generated names: these tags, rolled back on failure and on a stop (no
+	// alarms to watch).
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", exact(object{
+		"ApplicationName":           ref("InstancesApplication"),
+		"ServiceRoleArn":            getAtt("InstancesDeploymentGroupRole"),
 		"Ec2TagSet":                 object{"Ec2TagSetList": []any{object{"Ec2TagGroup": []any{object{"Key": "Env", "Value": "prod", "Type": "KEY_AND_VALUE"}}}}},
 		"DeploymentConfigName":      "CodeDeployDefault.AllAtOnce",
 		"AutoRollbackConfiguration": object{"Enabled": true, "Events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"}},
-	})
+		"AlarmConfiguration":        object{"Enabled": false},
+	}))
 	s.Count(t, "AWS::AutoScaling::AutoScalingGroup", 0)
 	s.Count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
 	policy := toJSON(s.Props("AWS::IAM::ManagedPolicy"))
@@ -455,6 +472,20 @@ func TestBeanstalkTarget(t *testing.T) {
 
 func TestPullRequestChecks(t *testing.T) {
 	s := synth(t, "default")
+	// The check runs its own buildspec on the pull request's commit of this repository: the
+	// checks, then the report, whatever they gave.
+	id, ok := s.LogicalID("PullRequestChecks/Project")
+	require.True(t, ok)
+	source := maps.Clone(s.JSON["Resources"].(object)[id].(object)["Properties"].(object)["Source"].(object))
+	var spec struct {
+		Phases map[string]struct{ Commands []string } `json:"phases"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(source["BuildSpec"].(string)), &spec))
+	assert.Equal(t, []string{"go vet ./...", "go test ./..."}, spec.Phases["build"].Commands)
+	require.Len(t, spec.Phases["post_build"].Commands, 1)
+	assert.Contains(t, spec.Phases["post_build"].Commands[0], "update-pull-request-approval-state")
+	delete(source, "BuildSpec")
+	assert.Equal(t, object{"Type": "CODECOMMIT", "Location": object{"Fn::GetAtt": []any{"SourceRepository74575110", "CloneUrlHttp"}}}, source)
 	s.Has(t, "AWS::CodeBuild::Project", object{
 		"Source":        objectLike(object{"Type": "CODECOMMIT"}),
 		"Environment":   objectLike(object{"PrivilegedMode": false}),
@@ -488,7 +519,7 @@ func TestPullRequestChecks(t *testing.T) {
 	}
 	assert.Len(t, rules, 2, "the approval rule template and its association")
 	absent(t, synth(t, "instances"), "pullRequestCreated", "pullRequestChecks=false")
-	assert.True(t, strings.Contains(s.Text(), `refs/heads/main`), "the template protects the pipeline's branch")
+	// The branch it protects: TestApprovalRuleProtectsTheBranch.
 }
 
 func TestRegionalStackLogsItsLoadBalancer(t *testing.T) {
@@ -513,5 +544,6 @@ func TestNewRepositoryNameAndBranch(t *testing.T) {
 	s.Has(t, "AWS::CodePipeline::Pipeline", object{"Stages": arrayWith(objectLike(object{"Name": "Source", "Actions": arrayWith(objectLike(object{
 		"Configuration": objectLike(object{"BranchName": "develop"}),
 	}))}))})
-	assert.True(t, strings.Contains(s.Text(), `refs/heads/develop`), "pull requests into develop need a passing check")
+	create, _ := approvalRule(t, s)
+	assert.Equal(t, []any{"refs/heads/develop"}, create["DestinationReferences"], "pull requests into develop need a passing check")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/sweep"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
@@ -131,29 +132,36 @@ func TestSweep(t *testing.T) {
 		configs = sample(dims, configs, "environments=remote-then-local-in-region")
 		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=beta-prod->prod-beta" })
 	}
-	for _, c := range configs {
-		got := synthSwept(t, dims, c)
-		assert.Empty(t, got.nagErrors, c.Name(dims))
-		assert.Empty(t, sweep.Violations(got.app), c.Name(dims))
-		assert.Empty(t, sweep.UndocumentedRetainedNames(got.app), "%s: retained under a fixed name, which blocks deploying again after deleting; document the recovery", c.Name(dims))
-	}
-
-	var pairs []templatePair
-	dir := t.TempDir()
-	for i, p := range paths {
-		before, after := synthSwept(t, dims, p.From), synthSwept(t, dims, p.To)
-		changes := sweep.Changes(before.app, after.app)
-		assert.Empty(t, sweep.Unexpected(p, changes, sweep.ExpectedChanges), "%s: stateful resources replaced or removed", p.Name)
-		for _, st := range before.app.Stacks {
-			pair := templatePair{Name: fmt.Sprintf("%d/%s", i, st.Name), Before: writeTemplate(t, dir, "before", i, st)}
-			if now := after.app.Stack(st.Name); now != nil {
-				pair.After = writeTemplate(t, dir, "after", i, now)
-			}
-			pair.changes, pair.stack, pair.path = changes, st.Name, p.Name
-			pairs = append(pairs, pair)
+	// The synths: the sample is in the deep tier (package tier); the full sweep is CI's own step.
+	t.Run("Synth", func(t *testing.T) {
+		if !full {
+			tier.Deep(t)
 		}
-	}
-	checkWithCDKDiff(t, full, pairs)
+		for _, c := range configs {
+			got := synthSwept(t, dims, c)
+			assert.Empty(t, got.nagErrors, c.Name(dims))
+			assert.Empty(t, sweep.Violations(got.app), c.Name(dims))
+			assert.Empty(t, sweep.Suppressions(got.app), "%s: the suppression audit", c.Name(dims))
+			assert.Empty(t, sweep.UndocumentedRetainedNames(got.app), "%s: retained under a fixed name, which blocks deploying again after deleting; document the recovery", c.Name(dims))
+		}
+
+		var pairs []templatePair
+		dir := t.TempDir()
+		for i, p := range paths {
+			before, after := synthSwept(t, dims, p.From), synthSwept(t, dims, p.To)
+			changes := sweep.Changes(before.app, after.app)
+			assert.Empty(t, sweep.Unexpected(p, changes, sweep.ExpectedChanges), "%s: stateful resources replaced or removed", p.Name)
+			for _, st := range before.app.Stacks {
+				pair := templatePair{Name: fmt.Sprintf("%d/%s", i, st.Name), Before: writeTemplate(t, dir, "before", i, st)}
+				if now := after.app.Stack(st.Name); now != nil {
+					pair.After = writeTemplate(t, dir, "after", i, now)
+				}
+				pair.changes, pair.stack, pair.path = changes, st.Name, p.Name
+				pairs = append(pairs, pair)
+			}
+		}
+		checkWithCDKDiff(t, full, pairs)
+	})
 	t.Logf("sweep: %d dimensions; %d configurations accepted and %d refused cover every pair; %d synthesized, %d update paths checked, in %s",
 		len(dims), len(coverage.Accepted), len(coverage.Refused), len(configs), len(paths), time.Since(start).Round(time.Second))
 }
@@ -192,19 +200,22 @@ func writeTemplate(t *testing.T, dir, side string, i int, st *sweep.Stack) strin
 
 // checkWithCDKDiff asks the CDK's own diff library (scripts/template-diff.js, in one Node.js
 // process) what every update path replaces or removes, and fails where it disagrees with the
-// sweep's reading. The library comes with npm ci; CI requires it, a machine without it skips this
-// part of the sweep and says so.
+// sweep's reading, in the subtest CDKDiff. The library comes with npm ci; the full sweep and CI
+// (CDK_PIPELINE_NO_SKIP) require it, a machine without it skips the subtest and says why.
 func checkWithCDKDiff(t *testing.T, required bool, pairs []templatePair) {
 	t.Helper()
 	if len(pairs) == 0 {
 		return
 	}
+	t.Run("CDKDiff", func(t *testing.T) { cdkDiff(t, required || os.Getenv("CDK_PIPELINE_NO_SKIP") != "", pairs) })
+}
+
+func cdkDiff(t *testing.T, required bool, pairs []templatePair) {
 	if _, err := os.Stat("../node_modules/@aws-cdk/cloudformation-diff"); err != nil {
 		if required {
-			t.Fatal("the full sweep needs @aws-cdk/cloudformation-diff: run npm ci first")
+			t.Fatal("the CDK diff of the update paths needs @aws-cdk/cloudformation-diff: run npm ci first")
 		}
-		t.Log("SKIP the CDK diff of the update paths: @aws-cdk/cloudformation-diff is not installed (npm ci installs it)")
-		return
+		t.Skip("the CDK diff of the update paths needs @aws-cdk/cloudformation-diff, which npm ci installs")
 	}
 	input, err := json.Marshal(pairs)
 	require.NoError(t, err)

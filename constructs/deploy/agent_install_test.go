@@ -17,6 +17,7 @@ import (
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 // regional is a fleet in a stack with a known region (as cdk deploy gives it), synthesized once.
@@ -136,6 +137,7 @@ func pauses(calls []string) string {
 // TestAgentInstallAtBoot runs the fleet's user data, as synthesized, through every outcome: the
 // retries of each step, the signal CloudFormation receives and the exit status.
 func TestAgentInstallAtBoot(t *testing.T) {
+	tier.Deep(t)
 	s, group := regionalFleet(t)
 	script := userData(t, s)
 	signal := func(code int) string {

@@ -127,7 +127,10 @@ func TestNilProps(t *testing.T) {
 	deploy.NewFleet(stack, jsii.String("Fleet"), nil)
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
-	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"Ec2TagSet": cdktest.ObjectLike(map[string]any{})})
+	// The instances' default tag, exactly.
+	s.Has(t, "AWS::CodeDeploy::DeploymentGroup", map[string]any{"Ec2TagSet": assertions.Match_Exact(map[string]any{"Ec2TagSetList": []any{
+		map[string]any{"Ec2TagGroup": []any{map[string]any{"Key": "Environment", "Value": "production", "Type": "KEY_AND_VALUE"}}},
+	}})})
 	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Application is required", func() { deploy.NewBeanstalk(stack, jsii.String("B1"), nil) })
 	assert.PanicsWithValue(t, "deploy.NewBeanstalk: props.Environment is required", func() {
 		deploy.NewBeanstalk(stack, jsii.String("B2"), &deploy.BeanstalkProps{Application: jsii.String("app")})

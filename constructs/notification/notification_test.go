@@ -100,7 +100,9 @@ func TestSubscribeInAKnownAccount(t *testing.T) {
 	assert.PanicsWithValue(t, `notification.Subscribe: delivery stream "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s" is in account 210987654321, not the stack's account 123456789012: SNS delivers only to a Firehose stream of the topic's own account`, func() {
 		n.Subscribe(notify.Firehose, "arn:aws:firehose:eu-west-1:210987654321:deliverystream/s")
 	})
-	assert.Panics(t, func() { n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f") })
+	assert.PanicsWithValue(t, `notification.Subscribe: function "arn:aws:lambda:eu-west-1:210987654321:function:f" is in account 210987654321, not the stack's account 123456789012: the stack cannot give SNS the right to invoke it; subscribe an SQS queue of that account instead, or deploy the stack environment-agnostic and let the function's owner add the permission (docs/notifications.md)`, func() {
+		n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:210987654321:function:f")
+	})
 	n.Subscribe(notify.Lambda, "arn:aws:lambda:eu-west-1:123456789012:function:mine")
 	assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
 		"Principal": "sns.amazonaws.com", "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:mine",

@@ -48,8 +48,8 @@ func Example_existingRepository() {
 	// Output: legacy release
 }
 
-// TestNilProps: a new, empty repository named sample-app, retained, and names checked as the
-// settings check them.
+// TestNilProps: names are checked as the settings check them, before anything is created (the
+// repository that nil props make: TestNewRepositoryIsRetainedAndUnseededByDefault).
 func TestNilProps(t *testing.T) {
 	assert.PanicsWithValue(t, `source.New: props.RepositoryName: "my app" is not a CodeCommit repository name: use 1-100 letters, digits, '.', '_' or '-', not ending in .git`, func() {
 		source.New(cdktest.NewStack("Bad"), jsii.String("Source"), &source.Props{RepositoryName: jsii.String("my app")})

@@ -27,6 +27,8 @@ type Synthesized struct {
 	JSON map[string]any
 	// NagErrors lists "path: finding" for every unsuppressed cdk-nag error.
 	NagErrors []string
+	// paths are the resources' construct paths by logical id, made on first use.
+	paths map[string]string
 }
 
 // Account is the AWS account of the tests' region-pinned stacks, and OtherAccount that of their

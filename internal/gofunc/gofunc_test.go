@@ -22,6 +22,7 @@ import (
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/internal/secure"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 func TestMain(m *testing.M) { cdktest.Main(m) }
@@ -171,6 +172,7 @@ func main() {
 // go command's, jsii's and the functions' caches are kept (internal/gobuild's TestBuild builds
 // into a new user cache).
 func TestConsumerModule(t *testing.T) {
+	tier.Deep(t)
 	t.Parallel() // subprocesses only: no CDK call in this process
 	started := time.Now()
 	repo, err := filepath.Abs("../..")

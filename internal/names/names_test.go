@@ -1,6 +1,7 @@
 package names
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +35,22 @@ func TestAccountRegion(t *testing.T) {
 	assert.EqualError(t, Account("12345"), `"12345" is not an AWS account id: use its twelve digits`)
 	assert.NoError(t, Region("us-gov-west-1"))
 	assert.EqualError(t, Region("eu-west"), `"eu-west" is not an AWS region name such as eu-west-1`)
+}
+
+// TestEmailAddress: a bare address with a dotted domain, as SNS and approvers need it; each refusal
+// is one SNS or a mail server would make at deploy or delivery time.
+func TestEmailAddress(t *testing.T) {
+	for _, ok := range []string{"ops@example.com", "first.last+ci@mail.example.co.uk"} {
+		assert.NoError(t, EmailAddress(ok), ok)
+	}
+	for _, bad := range []string{
+		"ops@localhost",                          // no dotted domain
+		"ops@example.",                           // a trailing dot
+		"Ops <ops@example.com>",                  // a display name
+		"ops",                                    // no domain
+		"ops@exa\x01mple.com",                    // a control character
+		"o@" + strings.Repeat("x", 250) + ".com", // longer than 254
+	} {
+		assert.ErrorContains(t, EmailAddress(bad), " is not an email address", bad)
+	}
 }

@@ -184,7 +184,9 @@ func Statements(doc any) []map[string]any {
 	return out
 }
 
-// list returns v as a list: itself when it is one, else a list of one.
+// list returns v as a list: itself when it is one, else a list of one. CloudFormation allows
+// either where it allows a list. cdktest's listOf is the same few lines on purpose: this package
+// stays free of the CDK, and cdktest has no business importing the sweep.
 func list(v any) []any {
 	if l, ok := v.([]any); ok {
 		return l

@@ -268,3 +268,70 @@ func TestRetainedNamesAreDocumented(t *testing.T) {
 		"D":{"Type":"AWS::S3::Bucket","DeletionPolicy":"Retain","Properties":{"BucketName":"new-kind"}}}}`))
 	assert.Equal(t, []string{`CicdPipeline/D: AWS::S3::Bucket "new-kind"`}, UndocumentedRetainedNames(app))
 }
+
+// TestSuppressions: the audit passes the narrow, explained suppressions the stacks make, and names
+// each way a suppression is too broad or says nothing.
+func TestSuppressions(t *testing.T) {
+	suppress := func(rules ...map[string]any) map[string]any {
+		return map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": toAny(rules)}}
+	}
+	rule := func(id, reason string, appliesTo ...any) map[string]any {
+		r := map[string]any{"id": id, "reason": reason}
+		if len(appliesTo) > 0 {
+			r["applies_to"] = appliesTo
+		}
+		return r
+	}
+	role := func(metadata map[string]any) map[string]any {
+		metadata["aws:cdk:path"] = "S/Fleet/InstanceRole/Resource"
+		return map[string]any{"Type": "AWS::IAM::Role", "Metadata": metadata}
+	}
+	good := &Stack{Name: "S", Template: map[string]any{"Resources": map[string]any{
+		"Role": role(suppress(
+			rule("AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is AWS's minimal policy for Session Manager, which replaces SSH.",
+				map[string]any{"regex": `/^Policy::arn:(<AWS::Partition>|aws[a-z-]*):iam::aws:policy\/AmazonSSMManagedInstanceCore$/g`}),
+			rule("AwsSolutions-IAM5", "The CodeDeploy agent reads revisions whose object keys the pipeline chooses at run time, in the artifact bucket.",
+				"Action::s3:GetObject*", map[string]any{"regex": `/^Resource::<.+\.Arn>\/\*$/g`}),
+			rule("AwsSolutions-IAM5", "Approval rule templates have no ARN, so IAM accepts only \"*\" for creating them.", "Resource::*"),
+			rule("AwsSolutions-AS3", "Scaling events reach operators through the CodeDeploy and pipeline notifications instead."),
+		)),
+	}}}
+	assert.Empty(t, StackSuppressions(good))
+	assert.Empty(t, Suppressions(&App{Stacks: []*Stack{good}}))
+
+	bad := &Stack{Name: "S", Template: map[string]any{
+		"Metadata": suppress(rule("AwsSolutions-IAM5", "Every wildcard of this stack is scoped to the stack's own resources.")),
+		"Resources": map[string]any{"Role": role(suppress(
+			rule("AwsSolutions-IAM5", "The role's wildcards are scoped to the resources of this stack only."),
+			rule("AwsSolutions-IAM4", "Reviewed."),
+			rule("AwsSolutions-IAM4", "The library attaches the policy that AWS defines for this kind of role.",
+				map[string]any{"regex": `/^Policy::arn:(<AWS::Partition>|aws[a-z-]*):iam::aws:policy\/service-role\/AWSCodeDeployRole$/g`}),
+			rule("AwsSolutions-IAM5", "The wildcards are the ones the library writes for this grant, nothing more than needed.",
+				"Action::kms:GenerateDataKey*", "Resource::*"),
+			rule("AwsSolutions-S1", "TODO: explain why this bucket needs no server access logs here."),
+			rule("AwsSolutions-SQS3", "This suppression was reviewed and is acceptable in this stack."),
+		))},
+	}}
+	problems := StackSuppressions(bad)
+	for _, want := range []string{
+		"S/(stack): a stack-level suppression of AwsSolutions-IAM5",
+		"S/Fleet/InstanceRole: AwsSolutions-IAM5 is suppressed without appliesTo",
+		`S/Fleet/InstanceRole: AwsSolutions-IAM4's reason "Reviewed."`,
+		"S/Fleet/InstanceRole: AwsSolutions-IAM4's reason does not say what /^Policy::arn:(<AWS::Partition>|aws[a-z-]*):iam::aws:policy\\/service-role\\/AWSCodeDeployRole$/g covers",
+		"S/Fleet/InstanceRole: AwsSolutions-IAM5's reason does not say what Action::kms:GenerateDataKey* covers",
+		"S/Fleet/InstanceRole: AwsSolutions-IAM5's reason does not say what Resource::* covers",
+		`S/Fleet/InstanceRole: AwsSolutions-S1's reason "TODO: explain`,
+		"S/Fleet/InstanceRole: AwsSolutions-SQS3's reason does not name what the rule is about (queue)",
+	} {
+		assert.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }), "want a problem starting %q in:\n%s", want, strings.Join(problems, "\n"))
+	}
+	assert.Len(t, problems, 9, "the IAM4 of \"Reviewed.\" has no appliesTo either")
+}
+
+func toAny[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora"
 	"github.com/pipekit/cdk-pipeline/constructs/delivery/dora/doratest"
@@ -31,16 +36,100 @@ type attribute struct {
 	B []byte `json:"B,omitempty"`
 }
 
-// fakeTable is DynamoDB as the store uses it: GetItem and a conditional PutItem of one item per
-// key, in the JSON protocol. conflicts makes that many PutItems fail as if another writer had won.
-// lose drops the answer of that many PutItems, whatever they did, as a network that fails after
-// the request arrived: the client sees the connection close.
+// fakeTable is DynamoDB as the store uses it: GetItem and PutItem of one item per key, in the JSON
+// protocol, signed for DynamoDB in eu-west-1. minidyn's DynamoDB emulation (package
+// github.com/truora/minidyn/server) keeps the items and evaluates each write's ConditionExpression
+// as DynamoDB does: a write whose condition fails is refused with ConditionalCheckFailedException,
+// an expression value the expression does not use with ValidationException, an unknown table with
+// ResourceNotFoundException.
+//
+// The fake is stricter than DynamoDB in one way: it refuses a PutItem without a
+// ConditionExpression, because every write of the store must be conditional (Store.Save), and a
+// test against a table that takes any write cannot see a lost update.
+//
+// conflicts makes that many PutItems find another invocation's write first: before the store's
+// write arrives, another writer saves the item a version later (or creates it), as a concurrent
+// invocation would, so that only the store's condition keeps it from overwriting that write. lose
+// drops the answer of that many PutItems, whatever they did, as a network that fails after the
+// request arrived: the client sees the connection close.
 type fakeTable struct {
 	mu        sync.Mutex
-	items     map[string]map[string]attribute
+	db        *miniserver.Server
 	conflicts int
 	lose      int
 	calls     []string
+	// others counts the other writer's writes.
+	others int
+}
+
+// newFakeTable returns an empty table "state" keyed by the string pk, as the construct makes it.
+func newFakeTable(t *testing.T) *fakeTable {
+	f := &fakeTable{db: miniserver.NewServer()}
+	code, body := f.direct("CreateTable", map[string]any{
+		"TableName": "state", "BillingMode": "PAY_PER_REQUEST",
+		"AttributeDefinitions": []any{map[string]any{"AttributeName": "pk", "AttributeType": "S"}},
+		"KeySchema":            []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
+	})
+	require.Equal(t, http.StatusOK, code, string(body))
+	return f
+}
+
+// direct calls the emulation itself, as the test and the other writer do: no signature, no faults.
+func (f *fakeTable) direct(operation string, input any) (int, []byte) {
+	body, err := json.Marshal(input)
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	r.Header.Set("X-Amz-Target", "DynamoDB_20120810."+operation)
+	r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	w := httptest.NewRecorder()
+	f.db.ServeHTTP(w, r)
+	return w.Code, w.Body.Bytes()
+}
+
+// item returns the stored item of the pipeline pk, or nil.
+func (f *fakeTable) item(pk string) map[string]attribute {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.get(pk)
+}
+
+func (f *fakeTable) get(pk string) map[string]attribute {
+	code, body := f.direct("GetItem", map[string]any{"TableName": "state", "ConsistentRead": true, "Key": map[string]attribute{"pk": {S: pk}}})
+	var out struct{ Item map[string]attribute }
+	if code != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		panic(fmt.Sprintf("fakeTable: reading %s: %d %s", pk, code, body))
+	}
+	return out.Item
+}
+
+// otherWriter saves the item of pk a version later, keeping its state, or creates it with a new
+// state, as another invocation that applied an event of its own would; its write is conditional,
+// like the store's.
+func (f *fakeTable) otherWriter(pk string) {
+	in := map[string]any{"TableName": "state"}
+	if current := f.get(pk); current != nil {
+		version, err := strconv.Atoi(current["version"].N)
+		if err != nil {
+			panic(err)
+		}
+		current["version"] = attribute{N: strconv.Itoa(version + 1)}
+		in["Item"], in["ConditionExpression"] = current, "version = :v"
+		in["ExpressionAttributeValues"] = map[string]attribute{":v": {N: strconv.Itoa(version)}}
+	} else {
+		var state bytes.Buffer
+		zw := gzip.NewWriter(&state)
+		if err := json.NewEncoder(zw).Encode(Record{State: dora.State{Schema: dora.SchemaVersion}}); err != nil || zw.Close() != nil {
+			panic("fakeTable: encoding a state")
+		}
+		in["Item"] = map[string]attribute{"pk": {S: pk}, "version": {N: "1"}, "state": {B: state.Bytes()}}
+		in["ConditionExpression"] = "attribute_not_exists(pk)"
+	}
+	if code, body := f.direct("PutItem", in); code != http.StatusOK {
+		panic(fmt.Sprintf("fakeTable: the other writer: %d %s", code, body))
+	}
+	f.others++
 }
 
 func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -49,60 +138,46 @@ func (f *fakeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	f.calls = append(f.calls, target)
 	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in struct {
-		TableName                 string
-		ConsistentRead            bool
-		Key, Item                 map[string]attribute
-		ConditionExpression       string
-		ExpressionAttributeValues map[string]attribute
+		ConsistentRead      bool
+		Item                map[string]attribute
+		ConditionExpression string
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=a/") || !strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/dynamodb/aws4_request") {
 		http.Error(w, `{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"not signed for DynamoDB in eu-west-1"}`, http.StatusBadRequest)
 		return
 	}
-	if err := json.Unmarshal(body, &in); err != nil || in.TableName != "state" || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
+	if err := json.Unmarshal(body, &in); err != nil || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
 		http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"bad request"}`, http.StatusBadRequest)
 		return
-	}
-	fail := func() {
-		if f.lose > 0 {
-			f.lose--
-			hangUp(w)
-			return
-		}
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`))
 	}
 	switch target {
 	case "DynamoDB_20120810.GetItem":
 		if !in.ConsistentRead {
-			http.Error(w, `{"__type":"ValidationException","message":"want a consistent read"}`, http.StatusBadRequest)
+			http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"the store reads its state consistently"}`, http.StatusBadRequest)
 			return
 		}
-		item := f.items[in.Key["pk"].S]
-		_ = json.NewEncoder(w).Encode(map[string]any{"Item": item})
 	case "DynamoDB_20120810.PutItem":
-		current, exists := f.items[in.Item["pk"].S]
-		switch {
-		case f.conflicts > 0:
-			f.conflicts--
-			fail()
-			return
-		case in.ConditionExpression == "attribute_not_exists(pk)" && exists,
-			in.ConditionExpression == "version = :v" && (!exists || current["version"].N != in.ExpressionAttributeValues[":v"].N):
-			fail()
+		if in.ConditionExpression == "" {
+			http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"every write of the state is conditional: this PutItem has no ConditionExpression"}`, http.StatusBadRequest)
 			return
 		}
-		f.items[in.Item["pk"].S] = in.Item
+		if f.conflicts > 0 {
+			f.conflicts--
+			f.otherWriter(in.Item["pk"].S)
+		}
 		if f.lose > 0 {
 			f.lose--
+			f.db.ServeHTTP(httptest.NewRecorder(), r)
 			hangUp(w)
 			return
 		}
-		_, _ = w.Write([]byte(`{}`))
 	default:
-		http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
+		http.Error(w, `{"__type":"com.amazon.coral.service#UnknownOperationException"}`, http.StatusBadRequest)
+		return
 	}
+	f.db.ServeHTTP(w, r)
 }
 
 // hangUp closes the connection without an answer.
@@ -184,7 +259,7 @@ func TestScenarios(t *testing.T) {
 	for _, sc := range doratest.Scenarios(t) {
 		t.Run(sc.Name, func(t *testing.T) {
 			_, m, _ := scenario(t, sc.Name)
-			st := newStore(t, &fakeTable{items: map[string]map[string]attribute{}})
+			st := newStore(t, newFakeTable(t))
 			var out bytes.Buffer
 			for i, raw := range sc.Raw {
 				require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
@@ -209,7 +284,7 @@ func TestScenarios(t *testing.T) {
 // as an embedded-metric-format line once the state is saved, and retries a conflicting write.
 func TestHandler(t *testing.T) {
 	sc, m, cc := scenario(t, "success")
-	table := &fakeTable{items: map[string]map[string]attribute{}}
+	table := newFakeTable(t)
 	st := newStore(t, table)
 	var out bytes.Buffer
 	ctx := context.Background()
@@ -217,8 +292,9 @@ func TestHandler(t *testing.T) {
 	for _, raw := range sc.Raw {
 		require.NoError(t, handle(ctx, st, m, &out, raw))
 	}
-	item := table.items[doratest.PipelineName]
-	assert.Equal(t, "5", item["version"].N, "one write per event used: start, source, stage start, deploy, stage end (not the pipeline's end)")
+	item := table.item(doratest.PipelineName)
+	assert.Equal(t, 2, table.others, "another invocation wrote first, twice")
+	assert.Equal(t, "7", item["version"].N, "the other writer's two writes, and one write per event used: start, source, stage start, deploy, stage end (not the pipeline's end)")
 	assert.Equal(t, []string{"c1"}, cc.asked, "the head commit, once")
 
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -248,7 +324,7 @@ func TestHandler(t *testing.T) {
 	// The state survives the table: a new invocation continues from it.
 	s, version, err := st.Load(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 5, version)
+	assert.Equal(t, 7, version)
 	assert.Contains(t, s.Executions, "e1")
 	assert.Equal(t, "c1", s.Executions["e1"].Commit)
 }
@@ -257,7 +333,7 @@ func TestHandler(t *testing.T) {
 // so that the next write still checks it.
 func TestStateOfAnotherSchema(t *testing.T) {
 	sc, m, _ := scenario(t, "success")
-	table := &fakeTable{items: map[string]map[string]attribute{}}
+	table := newFakeTable(t)
 	st := newStore(t, table)
 	ctx := context.Background()
 	old := Record{}
@@ -268,7 +344,7 @@ func TestStateOfAnotherSchema(t *testing.T) {
 	assert.Equal(t, 1, version)
 	assert.Empty(t, r.Seen)
 	require.NoError(t, handle(ctx, st, m, io.Discard, sc.Raw[0]))
-	assert.Equal(t, "2", table.items[doratest.PipelineName]["version"].N)
+	assert.Equal(t, "2", table.item(doratest.PipelineName)["version"].N)
 }
 
 // TestHandlerErrors: an unreadable event, a table that keeps changing, a table that refuses and a
@@ -276,13 +352,14 @@ func TestStateOfAnotherSchema(t *testing.T) {
 // dead-letter queue.
 func TestHandlerErrors(t *testing.T) {
 	sc, m, cc := scenario(t, "success")
-	table := &fakeTable{items: map[string]map[string]attribute{}, conflicts: 100}
+	table := newFakeTable(t)
+	table.conflicts = 100
 	st := newStore(t, table)
 	ctx := context.Background()
 	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, []byte("not json")), "reading the event")
 	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, sc.Raw[0]), "the state kept changing under 10 attempts")
 	st.Table = "other"
-	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, sc.Raw[0]), "ValidationException")
+	assert.ErrorContains(t, handle(ctx, st, m, io.Discard, sc.Raw[0]), "ResourceNotFoundException")
 
 	st.Table, table.conflicts, cc.fail = "state", 0, true
 	var err error
@@ -312,28 +389,28 @@ func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 func TestLostAnswers(t *testing.T) {
 	sc, m, _ := scenario(t, "release rolled back by hand hours later, then fixed forward")
 	var want bytes.Buffer
-	reference := newStore(t, &fakeTable{items: map[string]map[string]attribute{}})
+	reference := newStore(t, newFakeTable(t))
 	for i, raw := range sc.Raw {
 		require.NoError(t, handle(invocation(fmt.Sprint("r", i)), reference, m, &want, raw))
 	}
 	require.Greater(t, len(strings.Split(strings.TrimSpace(want.String()), "\n")), 10)
 
 	t.Run("the SDK's retry finds its own write", func(t *testing.T) {
-		table := &fakeTable{items: map[string]map[string]attribute{}}
+		table := newFakeTable(t)
 		st := newStore(t, table)
 		var out bytes.Buffer
 		writes := 0
 		for i, raw := range sc.Raw {
-			before := table.items[doratest.PipelineName]["version"].N
+			before := table.item(doratest.PipelineName)["version"].N
 			table.lose = 1
 			require.NoError(t, handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw))
-			if table.items[doratest.PipelineName]["version"].N != before {
+			if table.item(doratest.PipelineName)["version"].N != before {
 				writes++
 				assert.Zero(t, table.lose, "the write was applied and its answer lost")
 			}
 		}
 		assert.Equal(t, want.String(), out.String())
-		assert.Equal(t, fmt.Sprint(writes), table.items[doratest.PipelineName]["version"].N, "one write per event used")
+		assert.Equal(t, fmt.Sprint(writes), table.item(doratest.PipelineName)["version"].N, "one write per event used")
 
 		out.Reset()
 		for i, raw := range sc.Raw {
@@ -343,16 +420,16 @@ func TestLostAnswers(t *testing.T) {
 	})
 
 	t.Run("Lambda's retry finds the write of the try that failed", func(t *testing.T) {
-		table := &fakeTable{items: map[string]map[string]attribute{}}
+		table := newFakeTable(t)
 		st := newStore(t, table)
 		var out bytes.Buffer
 		for i, raw := range sc.Raw {
-			before := table.items[doratest.PipelineName]["version"].N
+			before := table.item(doratest.PipelineName)["version"].N
 			table.lose = 3 // the SDK's three tries: the write, then two failed conditions
 			written := out.Len()
 			err := handle(invocation(fmt.Sprint("r", i)), st, m, &out, raw)
 			table.lose = 0
-			if table.items[doratest.PipelineName]["version"].N == before {
+			if table.item(doratest.PipelineName)["version"].N == before {
 				continue // an event the computation does not use: nothing written, nothing lost
 			}
 			assert.Error(t, err)
@@ -363,7 +440,7 @@ func TestLostAnswers(t *testing.T) {
 	})
 
 	t.Run("Lambda's retry after the function stopped between its save and its samples", func(t *testing.T) {
-		table := &fakeTable{items: map[string]map[string]attribute{}}
+		table := newFakeTable(t)
 		st := newStore(t, table)
 		var out bytes.Buffer
 		for i, raw := range sc.Raw {
@@ -394,4 +471,35 @@ func TestUnsentKept(t *testing.T) {
 	r.keep("e5", "r5", sample, now.Add(unsentKept))
 	assert.Nil(t, r.unsent("e1", "r1"), "past every retry")
 	assert.Len(t, r.Unsent, 2)
+}
+
+// TestFakeTableIsStrict: the fake refuses a write without a condition, and judges a condition as
+// DynamoDB does, through the SDK's own client.
+func TestFakeTableIsStrict(t *testing.T) {
+	table := newFakeTable(t)
+	db := newStore(t, table).DB
+	ctx := context.Background()
+	put := func(version string, condition string, values map[string]types.AttributeValue) error {
+		in := &dynamodb.PutItemInput{TableName: aws.String("state"), Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "p"}, "version": &types.AttributeValueMemberN{Value: version},
+		}, ExpressionAttributeValues: values}
+		if condition != "" {
+			in.ConditionExpression = aws.String(condition)
+		}
+		_, err := db.PutItem(ctx, in)
+		return err
+	}
+	v := func(n string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: n}}
+	}
+	assert.ErrorContains(t, put("1", "", nil), "no ConditionExpression")
+	require.NoError(t, put("1", "attribute_not_exists(pk)", nil))
+	_, conflict := errors.AsType[*types.ConditionalCheckFailedException](put("1", "attribute_not_exists(pk)", nil))
+	assert.True(t, conflict, "the item exists")
+	_, conflict = errors.AsType[*types.ConditionalCheckFailedException](put("3", "version = :v", v("2")))
+	assert.True(t, conflict, "version 1 is not 2")
+	require.NoError(t, put("2", "version = :v", v("1")))
+	assert.ErrorContains(t, put("3", "version = :v", map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: "2"}, ":w": &types.AttributeValueMemberN{Value: "2"}}),
+		"ValidationException", "an unused expression value")
+	assert.Equal(t, "2", table.item("p")["version"].N)
 }
