@@ -5,11 +5,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
 	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
@@ -62,8 +64,29 @@ func newApp(app awscdk.App) error {
 	if err := s.CheckEnvironments(account, region); err != nil {
 		return err
 	}
-	stacks.NewPipelineStack(app, jsii.String(StackName), &stacks.Props{Settings: s, SeedDirectory: "sample-app", StackProps: awscdk.StackProps{Env: e}})
+	props := &stacks.Props{Settings: s, StackProps: awscdk.StackProps{Env: e}}
+	if props.SelfUpdate, err = appSeed(app, s, ctx); err != nil {
+		return err
+	}
+	if props.SelfUpdate == nil {
+		props.SeedDirectory = seed.AppDir
+	}
+	stacks.NewPipelineStack(app, jsii.String(StackName), props)
 	return nil
+}
+
+// appSeed is the repository's content when the pipeline deploys itself: this app, staged from
+// the working directory (the app's root, where the CLI runs it) into the cloud assembly, with the
+// context it runs with; nil when it does not. docs/self-update.md says what the seed holds.
+func appSeed(app awscdk.App, s settings.Settings, ctx map[string]any) (*seed.Seed, error) {
+	if !s.SelfUpdate {
+		return nil, nil
+	}
+	staged, err := seed.Stage(".", filepath.Join(*app.Outdir(), "selfupdate-seed"), ctx, settings.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("selfUpdate: %w", err)
+	}
+	return staged, nil
 }
 
 // builtinValidation reports whether aws-cdk-lib's built-in CloudFormation validation runs at

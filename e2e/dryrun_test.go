@@ -197,6 +197,31 @@ func happyCalls(t *testing.T) []call {
 	return happy.calls
 }
 
+// TestDryRunSelfUpdate runs the whole flow against the pipeline that deploys itself: the
+// repository holds this app with the sample app in sample-app/ (Layout{SeedDir: "."}), and the
+// flow changes the sample app there. Every execution runs the update stage's buildspec on its
+// commit, which finds the stacks' digest unchanged and deploys nothing (a deploy would fail: the
+// fake CLI emulates no update); the rest of the flow is the default's.
+func TestDryRunSelfUpdate(t *testing.T) {
+	d := newDryRun(t)
+	d.config = d.config.WithSelfUpdate()
+	r := d.record(t)
+	require.False(t, r.failed, r.messages())
+	assert.Empty(t, d.cloud.leftovers(), "what the flow left in the account")
+	assert.Equal(t, steps(happyCalls(t)), steps(d.cloud.calls), "the flow's commands are the default's")
+	checkShapes(t, d.cloud.calls)
+	require.NotNil(t, d.cloud.deployed)
+	checkSeed(t, d.cloud.deployed, d.config)
+	checkPlan(t, d.cloud.deployed, SelfUpdating)
+	require.Len(t, d.cloud.updateLogs, 3, "the seed's, the change's and the broken release's executions")
+	for _, log := range d.cloud.updateLogs {
+		assert.Regexp(t, `^self-update: nothing outside sample-app/ changed since the deployed stacks were synthesized \(digest [0-9a-f]{12}\): nothing to deploy\n$`, log)
+	}
+	path, err := d.config.Layout.Path(UnitFile)
+	require.NoError(t, err)
+	assert.Equal(t, "sample-app/scripts/sample-app.service", path)
+}
+
 // TestDryRunOldPath: the unit's old path, sample-app/scripts/sample-app.service, is not in the
 // repository, which holds the contents of sample-app/. The flow fails at step 3 as CodeCommit would
 // make it fail, and still destroys everything.
@@ -315,6 +340,8 @@ func TestDryRunServiceFailures(t *testing.T) {
 			func(c *Config) { c.Limits.Served, c.HealthPause = 50*time.Millisecond, 10*time.Millisecond }},
 		{"CodeDeploy does not roll back", script{noCodeDeployRoll: true}, "a rollback deployment succeeded", nil},
 		{"no event reaches the queue", script{dropDeliveries: true}, "CodePipeline Pipeline Execution State Change SUCCEEDED", nil},
+		{"a self-updating pipeline's repository without the app", script{sampleAppOnly: true}, "the first execution",
+			func(c *Config) { *c = c.WithSelfUpdate() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDryRun(t)
@@ -326,6 +353,11 @@ func TestDryRunServiceFailures(t *testing.T) {
 			r := d.record(t)
 			require.True(t, r.failed)
 			assert.Contains(t, r.messages(), tc.want)
+			if tc.script.sampleAppOnly {
+				require.NotEmpty(t, d.cloud.updateLogs)
+				assert.Equal(t, "self-update: the repository holds no CDK app at its root (cdk.json, go.mod, package-lock.json, sample-app/): push this pipeline's app there first, see docs/self-update.md\n",
+					d.cloud.updateLogs[0], "the update fails at once, one line")
+			}
 			checkCleanup(t, d, r)
 		})
 	}

@@ -233,7 +233,11 @@ func (c *cloud) create(s *synthesis) error {
 			if s.seed == "" {
 				return fmt.Errorf("fake: the repository %s has no seed", name)
 			}
-			if err := os.CopyFS(dir, os.DirFS(s.seed)); err != nil {
+			if c.script.sampleAppOnly {
+				if err := seedRepository(dir, filepath.Join(s.seedAsset, "sample-app"), "main"); err != nil {
+					return err
+				}
+			} else if err := os.CopyFS(dir, os.DirFS(s.seed)); err != nil {
 				return err
 			}
 			c.repos[name] = &repo{name: name, id: physical, dir: dir}

@@ -38,6 +38,8 @@ type cloud struct {
 	fail func(n int, c command) error
 	// script changes what the fake services do, for the failures only they can cause.
 	script script
+	// updateLogs holds the log of each update stage's build.
+	updateLogs []string
 }
 
 // script lists the service behaviours a dry run can change.
@@ -47,6 +49,9 @@ type script struct {
 	neverServes      bool // the load balancer never has a healthy target
 	noCodeDeployRoll bool // CodeDeploy does not roll back a failed deployment
 	dropDeliveries   bool // SNS delivers nothing to SQS
+	// sampleAppOnly: the repository holds the sample app at its root, as an imported repository
+	// of the pipeline before self-update does, not the seed of the app.
+	sampleAppOnly bool
 }
 
 // call is a command and its result.

@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,8 +15,10 @@ import (
 )
 
 // The fake pipeline plays what the synthesized template sets up: a push event that a rule routes to
-// the pipeline starts an execution; the build needs the buildspec; the deploy installs what the
-// appspec says, and a release whose systemd unit cannot start fails; CodeDeploy rolls back as the
+// the pipeline starts an execution; a self-updating pipeline's update stage runs its buildspec's
+// commands, as CodeBuild would, on a checkout of the commit without file modes (aws, npm and npx
+// fail at once: a deploy is not emulated); the build needs the buildspec; the deploy installs what
+// the appspec says, and a release whose systemd unit cannot start fails; CodeDeploy rolls back as the
 // deployment group's AutoRollbackConfiguration says, the Deploy stage as its OnFailure says; every
 // state change is an EventBridge event that the template's rules route to SNS topics, whose
 // subscriptions deliver to SQS. It moves one step each time the flow lists the executions.
@@ -40,8 +46,16 @@ type pipeline struct {
 	served        string // the commit the fleet serves
 	deploying     string // the commit being deployed, while a deployment runs
 	requests      int
-	artifacts     string // the artifact store's bucket
-	buildspec     string // the build project's own buildspec, if it has one
+	artifacts     string            // the artifact store's bucket
+	buildspec     string            // the build project's own buildspec, if it has one
+	variables     map[string]string // the build project's variables
+	update        *project          // the update stage's project, in a self-updating pipeline
+}
+
+// project is a CodeBuild project of the deployed stack, as an action runs it.
+type project struct {
+	buildspec string            // its Source.BuildSpec
+	variables map[string]string // its environment variables
 }
 
 type execution struct {
@@ -100,11 +114,14 @@ func (c *cloud) startPipeline() error {
 			case "Source/CodeCommit":
 				p.repository = fmt.Sprint(a.Configuration["RepositoryName"])
 			case "Build/CodeBuild":
-				for id, r := range d.app.resources {
-					if d.physical[id] == fmt.Sprint(a.Configuration["ProjectName"]) && r["Type"] == "AWS::CodeBuild::Project" {
-						source, _ := r["Properties"].(map[string]any)["Source"].(map[string]any)
-						p.buildspec, _ = source["BuildSpec"].(string)
-					}
+				project, err := c.project(fmt.Sprint(a.Configuration["ProjectName"]))
+				if err != nil {
+					return err
+				}
+				if s.Name == "SelfUpdate" {
+					p.update = project
+				} else {
+					p.buildspec, p.variables = project.buildspec, project.variables
 				}
 			case "Approval/Manual":
 				p.approval = true
@@ -144,6 +161,31 @@ func (c *cloud) startPipeline() error {
 	return nil
 }
 
+// project reads the deployed CodeBuild project named name.
+func (c *cloud) project(name string) (*project, error) {
+	d := c.stack
+	for id, r := range d.app.resources {
+		if d.physical[id] != name || r["Type"] != "AWS::CodeBuild::Project" {
+			continue
+		}
+		props, err := c.resolve(r["Properties"])
+		if err != nil {
+			return nil, err
+		}
+		p := &project{variables: map[string]string{}}
+		source, _ := props.(map[string]any)["Source"].(map[string]any)
+		p.buildspec, _ = source["BuildSpec"].(string)
+		env, _ := props.(map[string]any)["Environment"].(map[string]any)
+		vars, _ := env["EnvironmentVariables"].([]any)
+		for _, v := range vars {
+			variable := v.(map[string]any)
+			p.variables[fmt.Sprint(variable["Name"])] = fmt.Sprint(variable["Value"])
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("fake CodePipeline: no CodeBuild project %s in the stack", name)
+}
+
 func (c *cloud) startExecution(commit, trigger, detail string) {
 	p := c.pipe
 	// SUPERSEDED mode: a newer execution takes over from one still running.
@@ -175,7 +217,15 @@ func (c *cloud) tick() {
 			continue
 		}
 		switch e.step {
-		case 0: // Source and Build
+		case 0: // Source, the update of a self-updating pipeline, and Build
+			if p.update != nil {
+				out, err := c.runUpdate(e.commit)
+				c.updateLogs = append(c.updateLogs, out)
+				if err != nil {
+					c.finish(e, "Failed")
+					continue
+				}
+			}
 			if !c.builds(e.commit) {
 				c.finish(e, "Failed")
 				continue
@@ -230,6 +280,67 @@ func (c *cloud) finish(e *execution, status string) {
 	}
 }
 
+// runUpdate runs the update stage's buildspec commands as CodeBuild runs them: one bash session,
+// in a checkout of commit whose files have no modes (CodePipeline's source zip), with the
+// project's variables. Its output is the build's log.
+func (c *cloud) runUpdate(commit string) (string, error) {
+	var spec struct {
+		Env struct {
+			Variables map[string]string
+		}
+		Phases map[string]struct{ Commands []string }
+	}
+	if err := yaml.Unmarshal([]byte(c.pipe.update.buildspec), &spec); err != nil {
+		return "", fmt.Errorf("the update's buildspec: %v", err)
+	}
+	dir, err := os.MkdirTemp(synths.dir, "checkout-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	r := c.repos[c.pipe.repository]
+	archive, err := gitBytes(r.dir, nil, nil, "archive", "--format=tar", commit)
+	if err != nil {
+		return "", err
+	}
+	untar := exec.Command("tar", "-x", "--no-same-permissions", "-C", dir)
+	untar.Stdin = bytes.NewReader(archive)
+	if out, err := untar.CombinedOutput(); err != nil {
+		return string(out), err
+	}
+	if out, err := exec.Command("chmod", "-R", "a-x+X", dir).CombinedOutput(); err != nil {
+		return string(out), err
+	}
+	var script []string
+	for _, phase := range []string{"install", "pre_build", "build", "post_build"} {
+		script = append(script, spec.Phases[phase].Commands...)
+	}
+	// The deploy is not emulated: past the digest's decision, the script's first aws, npm or npx
+	// fails at once. (The fake aws would deadlock here: the fake cloud is busy with this tick.)
+	stubs, err := os.MkdirTemp(synths.dir, "update-bin-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(stubs)
+	for _, name := range []string{"aws", "npm", "npx"} {
+		stub := "#!/bin/sh\necho \"fake CodeBuild: $0 $*: the dry run emulates no deploy\" >&2\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(stubs, name), []byte(stub), 0o755); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command("bash", "-c", "set -e\n"+strings.Join(script, "\n"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+stubs+string(os.PathListSeparator)+os.Getenv("PATH"))
+	for k, v := range spec.Env.Variables {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	for k, v := range c.pipe.update.variables {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // buildspec is the build action's buildspec for a commit: the project's own (inline, or a path in
 // the source), else buildspec.yml at the source's root, as CodeBuild reads it.
 func (c *cloud) buildspec(commit string) ([]byte, bool) {
@@ -261,11 +372,15 @@ func (c *cloud) builds(commit string) bool {
 
 // releaseFails says why the commit's release fails ValidateService, or "": CodeDeploy installs the
 // files appspec.yml lists from the build's artifact, and a systemd unit whose ExecStart is
-// /bin/false never starts.
+// /bin/false never starts. A buildspec whose artifact is the bundle/ folder its build copies
+// BUNDLE's paths into, from the app's folder APP_DIR (the sample app's), has those files there.
 func (c *cloud) releaseFails(commit string) string {
 	r := c.repos[c.pipe.repository]
 	b, _ := c.buildspec(commit)
 	var spec struct {
+		Env struct {
+			Variables map[string]string
+		}
 		Artifacts struct {
 			Files         []string
 			BaseDirectory string `yaml:"base-directory"`
@@ -274,15 +389,31 @@ func (c *cloud) releaseFails(commit string) string {
 	if err := yaml.Unmarshal(b, &spec); err != nil {
 		return err.Error()
 	}
+	base := spec.Artifacts.BaseDirectory
+	copied := func(string) bool { return true }
+	if base == "bundle" {
+		base = spec.Env.Variables["APP_DIR"]
+		if dir, ok := c.pipe.variables["APP_DIR"]; ok {
+			base = dir
+		}
+		bundle := strings.Fields(spec.Env.Variables["BUNDLE"])
+		copied = func(file string) bool {
+			for _, p := range bundle {
+				if file == p || strings.HasPrefix(file, p+"/") {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	inArtifact := func(file string) bool {
 		for _, pattern := range spec.Artifacts.Files {
-			if globMatch(pattern, file) {
+			if globMatch(pattern, file) && copied(file) {
 				return true
 			}
 		}
 		return false
 	}
-	base := spec.Artifacts.BaseDirectory
 	b, ok := r.readFile(commit, path.Join(base, "appspec.yml"))
 	if !ok || !inArtifact("appspec.yml") {
 		return "the bundle has no appspec.yml"

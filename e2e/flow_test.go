@@ -44,6 +44,9 @@ type Config struct {
 	Suffix string
 	// Layout places this checkout's files in the repository.
 	Layout Layout
+	// SelfUpdate deploys the pipeline that deploys itself (-c selfUpdate=true), whose repository
+	// holds this app with the sample app in sample-app/ (Layout{SeedDir: "."}).
+	SelfUpdate bool
 	// DeleteRetained also deletes what the stack retains when it is destroyed.
 	DeleteRetained bool
 	// Poll is the pause between two looks at the pipeline's executions.
@@ -86,17 +89,35 @@ func RealConfig(root string, deleteRetained bool) Config {
 	}
 }
 
+// WithSelfUpdate is c for the pipeline that deploys itself.
+func (c Config) WithSelfUpdate() Config {
+	c.SelfUpdate, c.Layout = true, Layout{SeedDir: "."}
+	return c
+}
+
+// plan is what the run deploys.
+func (c Config) plan() Plan {
+	if c.SelfUpdate {
+		return SelfUpdating
+	}
+	return Default
+}
+
 // deployArgs are the arguments of the deploy: the test's settings on top of cdk.json's.
-func deployArgs(repository, queueARN, outputs string) []string {
+func deployArgs(c Config, repository, queueARN, outputs string) []string {
 	notifications := fmt.Sprintf(`[{"protocol":"sqs","endpoint":%q}]`, queueARN)
-	return []string{"cdk", "deploy", stack, "--require-approval", "never", "--outputs-file", outputs,
+	args := []string{"cdk", "deploy", stack, "--require-approval", "never", "--outputs-file", outputs,
 		"-c", "terminationProtection=false", "-c", "approval=false", "-c", "repositoryName=" + repository, "-c", "notifications=" + notifications}
+	if c.SelfUpdate {
+		args = append(args, "-c", "selfUpdate=true")
+	}
+	return args
 }
 
 // deployedPipeline is the whole story; see the package documentation.
 func deployedPipeline(t T, c Config) {
-	t.Logf("%s", Default.Describe(stack, c.Limits.Longest()))
-	if d, ok := t.Deadline(); ok && time.Until(d) < Default.Expected()+c.CleanupReserve {
+	t.Logf("%s", c.plan().Describe(stack, c.Limits.Longest()))
+	if d, ok := t.Deadline(); ok && time.Until(d) < c.plan().Expected()+c.CleanupReserve {
 		t.Logf("go test's -timeout ends in %s, less than the expected duration and the time kept for the cleanup: a long wait gives up early",
 			time.Until(d).Round(time.Minute))
 	}
@@ -119,7 +140,7 @@ func deployedPipeline(t T, c Config) {
 	outputs := filepath.Join(t.TempDir(), "outputs.json")
 	// Registered before the deploy: a deploy that fails halfway leaves a stack to delete.
 	t.Cleanup(func() { destroy(t, c, repository) })
-	run(t, c.Root, "npx", deployArgs(repository, queueARN, outputs)...)
+	run(t, c.Root, "npx", deployArgs(c, repository, queueARN, outputs)...)
 
 	var out map[string]map[string]string
 	b, err := os.ReadFile(outputs)

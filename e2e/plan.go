@@ -121,3 +121,28 @@ var Default = Plan{
 		{"destroy the stack", 15},
 	},
 }
+
+// SelfUpdating is the plan of the pipeline that deploys itself (-c selfUpdate=true, Layout
+// {SeedDir: "."}): the default's, with the update stage's and the infrastructure review's
+// projects, logs and dead-letter queue; each release starts with the update stage, which finds
+// nothing to deploy (the run changes only sample-app/).
+var SelfUpdating = Default.with(map[string]int{
+	"AWS::CodeBuild::Project": 4, "AWS::Logs::LogGroup": 7, "AWS::SQS::Queue": 4,
+}, map[string]string{
+	"AWS::CodeBuild::Project": "builds on BUILD_GENERAL1_SMALL and MEDIUM, by the minute (about 4 builds, 3 updates)",
+})
+
+// with is p with other counts, and descriptions, of some costed types.
+func (p Plan) with(counts map[string]int, what map[string]string) Plan {
+	out := p
+	out.Costed = append([]Resource(nil), p.Costed...)
+	for i, r := range out.Costed {
+		if n, ok := counts[r.Type]; ok {
+			out.Costed[i].Count = n
+		}
+		if w, ok := what[r.Type]; ok {
+			out.Costed[i].What = w
+		}
+	}
+	return out
+}

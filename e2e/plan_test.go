@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	appseed "github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
+	"github.com/pipekit/cdk-pipeline/settings"
 )
 
 // checkPlan checks the plan the real run prints against the stack the dry run synthesized with the
@@ -71,9 +75,27 @@ func checkPlan(t *testing.T, s *synthesis, p Plan) {
 
 // checkSeed checks the layout against the seed the stack synthesized: every file of the seed asset
 // is the file Layout.Local names in this checkout, and the files the flow changes are in the seed.
+// A self-updating pipeline's seed is what package seed keeps of this checkout, with the deploy's
+// -c values in its cdk.json, and its record.
 func checkSeed(t *testing.T, s *synthesis, c Config) {
 	t.Helper()
 	require.NotEmpty(t, s.seedAsset)
+	if c.SelfUpdate {
+		kept, err := appseed.List(c.Root)
+		require.NoError(t, err)
+		seeded, err := appseed.List(s.seedAsset)
+		require.NoError(t, err)
+		assert.Equal(t, slices.Sorted(slices.Values(append(kept, appseed.RecordFile))), seeded, "the seed is the app as it deploys, and its record")
+		var config struct{ Context map[string]any }
+		b, err := os.ReadFile(filepath.Join(s.seedAsset, "cdk.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &config))
+		seededSettings, err := settings.Parse(config.Context)
+		require.NoError(t, err)
+		assert.True(t, seededSettings.SelfUpdate, "the seeded cdk.json carries the deploy's -c values")
+		assert.False(t, seededSettings.Approval)
+		assert.Equal(t, "e2e-"+c.Suffix, seededSettings.RepositoryName)
+	}
 	var files []string
 	require.NoError(t, filepath.WalkDir(s.seedAsset, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -88,6 +110,9 @@ func checkSeed(t *testing.T, s *synthesis, c Config) {
 		got, err := os.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if c.SelfUpdate && (rel == "cdk.json" || rel == appseed.RecordFile) {
+			return nil // made for the seed: above
 		}
 		want, err := os.ReadFile(filepath.Join(c.Root, filepath.FromSlash(c.Layout.Local(rel))))
 		if assert.NoError(t, err, "the seed's %s is not this checkout's %s", rel, c.Layout.Local(rel)) {

@@ -37,13 +37,17 @@ type appSpec struct {
 
 // buildSpec is the part of buildspec.yml that the bundle relies on.
 type buildSpec struct {
+	Env struct {
+		Variables map[string]string `yaml:"variables"`
+	} `yaml:"env"`
 	Phases map[string]struct {
 		RuntimeVersions map[string]string `yaml:"runtime-versions"`
 		Commands        []string          `yaml:"commands"`
 	} `yaml:"phases"`
 	Reports   map[string]struct{ Files []string } `yaml:"reports"`
 	Artifacts struct {
-		Files []string `yaml:"files"`
+		BaseDirectory string   `yaml:"base-directory"`
+		Files         []string `yaml:"files"`
 	} `yaml:"artifacts"`
 }
 
@@ -167,10 +171,18 @@ func TestShellcheck(t *testing.T) {
 func TestArtifactCarriesTheBundle(t *testing.T) {
 	var spec buildSpec
 	readYAML(t, "buildspec.yml", &spec)
-	want := []string{"Buildfile", "Procfile", "appspec.yml", "bin/sample-app", "scripts/**/*"}
-	got := slices.Sorted(slices.Values(spec.Artifacts.Files))
+	// The build copies BUNDLE into bundle/, which the artifact is, whatever folder of the
+	// repository the app is in.
+	want := []string{"Buildfile", "Procfile", "appspec.yml", "bin/sample-app", "scripts"}
+	got := slices.Sorted(slices.Values(strings.Fields(spec.Env.Variables["BUNDLE"])))
 	if !slices.Equal(got, want) {
-		t.Errorf("buildspec.yml's artifact files are %q, want %q", got, want)
+		t.Errorf("buildspec.yml's BUNDLE is %q, want %q", got, want)
+	}
+	if spec.Artifacts.BaseDirectory != "bundle" || !slices.Equal(spec.Artifacts.Files, []string{"**/*"}) {
+		t.Errorf("buildspec.yml's artifact is %s/%q, want everything in bundle/", spec.Artifacts.BaseDirectory, spec.Artifacts.Files)
+	}
+	if !slices.Contains(spec.Phases["build"].Commands, `mkdir -p "$CODEBUILD_SRC_DIR/bundle" && cp -R --parents $BUNDLE "$CODEBUILD_SRC_DIR/bundle/"`) {
+		t.Error("buildspec.yml's build phase does not copy BUNDLE into bundle/")
 	}
 	if _, ok := spec.Reports["$JUNIT_REPORT_GROUP"]; !ok || len(spec.Reports) != 1 {
 		t.Errorf("buildspec.yml's reports are %v, want one group named $JUNIT_REPORT_GROUP (the variable the project sets)", spec.Reports)

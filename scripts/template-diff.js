@@ -4,7 +4,8 @@
 // specification, and whether the change broadens what the stack allows.
 //
 //   node scripts/template-diff.js <pairs.json                                   (the configuration sweep)
-//   node scripts/template-diff.js --review [--fail-on LIST] BEFORE AFTER          (scripts/review-diff)
+//   node scripts/template-diff.js --review [--fail-on LIST] [--stateful TYPES] BEFORE AFTER
+//                                                               (scripts/review-diff, scripts/pr-diff)
 //
 // Pairs: stdin is a JSON list of {"name": ..., "before": file, "after": file}; a missing file is an
 // empty template (a stack added or removed). stdout has one JSON object per pair, one per line:
@@ -17,7 +18,9 @@
 // Review: the change from BEFORE to AFTER in the questions a reviewer asks first: what is
 // replaced, deleted or orphaned, and which permissions or network openings grow. Exit status 3 when
 // a category of --fail-on (comma-separated: replaced, deleted, orphaned, broadened; default all four;
-// none) has something, 0 when not, 2 on a usage error, 1 when no diff could be made.
+// none) has something, 0 when not, 2 on a usage error, 1 when no diff could be made. With
+// --stateful (comma-separated resource types), replaced, deleted and orphaned count only resources of
+// those types, the ones whose data goes with them; the others are still listed, without [stateful].
 //
 // Every classification comes from the library's structured result: the resources' impacts
 // (TemplateDiff.resources), and its IAM and security-group change sets (iamChanges.statements and
@@ -279,19 +282,27 @@ const read = (file) => (file && fs.existsSync(file) ? JSON.parse(fs.readFileSync
 
 const CATEGORIES = ['replaced', 'deleted', 'orphaned', 'broadened'];
 
-// review is the report, and the categories in which the change has something.
-function review(before, after) {
+// review is the report, and the categories in which the change has something. stateful, when
+// given, is the list of resource types that replaced, deleted and orphaned count.
+function review(before, after, stateful) {
   const result = compare(before, after);
   const paths = pathNames(before, after);
   const show = (s) => String(s).replace(/\$\{([A-Za-z0-9]+)([.}])/g,
     (m, id, end) => (paths[id] ? `\${${paths[id]}${end}` : m));
-  const line = (sign, r, what) => `[${sign}] ${r.type} ${paths[r.id] || r.id} ${r.id} ${what}`;
+  const counts = (r) => !stateful || stateful.includes(r.type);
+  const line = (sign, r, what) => `[${sign}] ${r.type} ${paths[r.id] || r.id} ${r.id} ${what}${stateful && counts(r) ? ' [stateful]' : ''}`;
   const having = (...impacts) => result.resources.filter((r) => impacts.includes(r.impact));
   const sections = {
     replaced: having(...REPLACING).map((r) => line('~', r, replacement(r))),
     deleted: having('WILL_DESTROY').map((r) => line('-', r, 'destroy')),
     orphaned: having('WILL_ORPHAN').map((r) => line('-', r, 'orphan')),
     broadened: describe(result.broadened, show),
+  };
+  const counted = {
+    replaced: having(...REPLACING).filter(counts).length,
+    deleted: having('WILL_DESTROY').filter(counts).length,
+    orphaned: having('WILL_ORPHAN').filter(counts).length,
+    broadened: sections.broadened.length,
   };
   const out = [];
   const section = (title, lines) => {
@@ -304,7 +315,7 @@ function review(before, after) {
   section('Broadened: permissions and network openings the change adds (IAM statements compared'
     + ' by what they allow: a regrouped statement is no change)', sections.broadened);
   section('Narrowed: permissions and network openings the change removes (for information)', describe(result.narrowed, show));
-  const found = CATEGORIES.filter((c) => sections[c].length > 0);
+  const found = CATEGORIES.filter((c) => counted[c] > 0);
   out.push(`Found: ${found.length ? found.join(', ') : 'nothing'}`);
   return { text: out.join('\n') + '\n', found };
 }
@@ -359,7 +370,7 @@ function pathNames(...templates) {
 }
 
 function usage() {
-  process.stderr.write('usage: template-diff.js <pairs.json | template-diff.js --review [--fail-on replaced,deleted,orphaned,broadened|none] BEFORE AFTER\n');
+  process.stderr.write('usage: template-diff.js <pairs.json | template-diff.js --review [--fail-on replaced,deleted,orphaned,broadened|none] [--stateful TYPE,...] BEFORE AFTER\n');
   process.exit(2);
 }
 
@@ -382,8 +393,15 @@ function main(args) {
     if (failOn.some((c) => c !== 'none' && !CATEGORIES.includes(c))) usage();
     args = args.slice(2);
   }
+  let stateful;
+  if (args[0] === '--stateful') {
+    if (args.length < 2) usage();
+    stateful = args[1].split(',').filter((t) => t !== '');
+    if (stateful.length === 0 || stateful.some((t) => !/^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$/.test(t))) usage();
+    args = args.slice(2);
+  }
   if (args.length !== 2 || args.some((f) => !fs.existsSync(f))) usage();
-  const { text, found } = review(read(args[0]), read(args[1]));
+  const { text, found } = review(read(args[0]), read(args[1]), stateful);
   process.stdout.write(text);
   return found.some((c) => failOn.includes(c)) ? 3 : 0;
 }

@@ -224,3 +224,37 @@ test('the command line: the sweep\'s pairs, and the review\'s exit codes', () =>
   assert.match(orphan.stdout.toString(), /^\[-\] AWS::CodeCommit::Repository Repo Repo orphan$/m);
   assert.match(orphan.stdout.toString(), /^Found: orphaned$/m);
 });
+
+test('--stateful: only resources of those types count as replaced, deleted or orphaned', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'template-diff-'));
+  const write = (name, t) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify(t));
+    return file;
+  };
+  const stateful = 'AWS::S3::Bucket,AWS::Logs::LogGroup';
+  const queue = (name) => ({ Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: name } } });
+  const bucket = (name) => ({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: name } } } });
+  const run = (...args) => spawnSync('node', [script, '--review', '--fail-on', 'replaced,deleted', '--stateful', stateful, ...args]);
+
+  // A queue replaced and a role deleted: listed, not counted.
+  const stateless = run(write('q1.json', template({ ...queue('a'), R: role('x.amazonaws.com') })), write('q2.json', template(queue('b'))));
+  assert.equal(stateless.status, 0, stateless.stdout.toString());
+  assert.match(stateless.stdout.toString(), /^\[~\] AWS::SQS::Queue Q Q replace: QueueName \(requires replacement\)$/m);
+  assert.match(stateless.stdout.toString(), /^\[-\] AWS::IAM::Role R R destroy$/m);
+  assert.match(stateless.stdout.toString(), /^Found: nothing$/m);
+
+  // A bucket replaced: counted and marked.
+  const replaced = run(write('b1.json', bucket('a')), write('b2.json', bucket('b')));
+  assert.equal(replaced.status, 3);
+  assert.match(replaced.stdout.toString(), /^\[~\] AWS::S3::Bucket Bucket Bucket replace: BucketName \(requires replacement\) \[stateful\]$/m);
+  assert.match(replaced.stdout.toString(), /^Found: replaced$/m);
+
+  // A log group deleted fails; a retained one orphaned is reported, and passes --fail-on replaced,deleted.
+  const logs = (policy) => template({ L: { Type: 'AWS::Logs::LogGroup', ...(policy ? { DeletionPolicy: policy } : {}) } });
+  assert.equal(run(write('l1.json', logs()), write('l0.json', template({}))).status, 3);
+  const orphan = run(write('l2.json', logs('Retain')), write('l3.json', template({})));
+  assert.equal(orphan.status, 0);
+  assert.match(orphan.stdout.toString(), /^Found: orphaned$/m);
+  assert.equal(spawnSync('node', [script, '--review', '--stateful', 'not a type', write('x.json', template({})), write('y.json', template({}))]).status, 2);
+});

@@ -123,6 +123,9 @@ func (s Settings) checkEnvironments(failed map[string]bool) []error {
 	var errs []error
 	seen := map[string]int{}
 	stages := fixedStages
+	if s.SelfUpdate {
+		stages++ // UpdatePipeline, after Source
+	}
 	for i, e := range s.Environments {
 		stages++
 		if e.Approval {
@@ -144,7 +147,7 @@ func (s Settings) checkEnvironments(failed map[string]bool) []error {
 		errs = append(errs, checkDeployment(e, func(field string) string { return entryName(i, field) }, true, failed)...)
 	}
 	if stages > MaxStages {
-		errs = append(errs, fmt.Errorf("environments: %d environments make %d stages (Source, Build, a deploy stage each and an approval stage each that has approval), but CodePipeline allows %d; use fewer environments, or approval=false for some", len(s.Environments), stages, MaxStages))
+		errs = append(errs, fmt.Errorf("environments: %d environments make %d stages (Source, Build, the update stage with selfUpdate, a deploy stage each and an approval stage each that has approval), but CodePipeline allows %d; use fewer environments, or approval=false for some", len(s.Environments), stages, MaxStages))
 	}
 	return errs
 }

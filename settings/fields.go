@@ -48,6 +48,7 @@ func init() {
 		list("operatorUsers", func(s *Settings) *[]string { return &s.OperatorUsers }, nil, each(names.IAMUserName), example(`["alice"]`)),
 		flag("terminationProtection", func(s *Settings) *bool { return &s.TerminationProtection }, true),
 		flag("pullRequestChecks", func(s *Settings) *bool { return &s.PullRequestChecks }, true),
+		flag("selfUpdate", func(s *Settings) *bool { return &s.SelfUpdate }, false),
 		text("executionMode", func(s *Settings) *string { return &s.ExecutionMode }, "SUPERSEDED", oneOf(ExecutionModes, "an execution mode")),
 		list("compliancePacks", func(s *Settings) *[]string { return &s.CompliancePacks }, nil,
 			eachOneOf(Packs, "a rule pack"), example(`["NIST.800.53.R5"]`)),

@@ -69,6 +69,10 @@ type Settings struct {
 	TerminationProtection bool
 	// PullRequestChecks builds and reports on pull requests to the application repository.
 	PullRequestChecks bool
+	// SelfUpdate makes the pipeline deploy itself: the repository holds this CDK app, with the
+	// application in sample-app/, and a stage right after Source deploys the app's stacks when
+	// their code changed (docs/self-update.md).
+	SelfUpdate bool
 	// ExecutionMode is how the pipeline handles a new execution while one runs. PARALLEL has no
 	// rollback: it needs StageRollback false and no bake.
 	ExecutionMode string

@@ -250,7 +250,7 @@ func TestBadInput(t *testing.T) {
 		{"environment named as an artifact store's stack", map[string]any{"environments": `[{"name":"replication-us-east-1","region":"us-east-1"}]`},
 			[]string{`environments[0].name: "replication-us-east-1" starts with "replication-", which names the stacks of the artifact stores`}},
 		{"more stages than a pipeline holds", map[string]any{"environments": manyEnvironments(25)},
-			[]string{"environments: 25 environments make 52 stages (Source, Build, a deploy stage each and an approval stage each that has approval), but CodePipeline allows 50"}},
+			[]string{"environments: 25 environments make 52 stages (Source, Build, the update stage with selfUpdate, a deploy stage each and an approval stage each that has approval), but CodePipeline allows 50"}},
 		{"environment without a name", map[string]any{"environments": `[{"fleetSize":1}]`}, []string{`environments[0].name: "" is not an environment name`}},
 		{"environment field typo", map[string]any{"environments": `[{"name":"prod","fleetsize":1}]`}, []string{`environments[0]: unknown field "fleetsize"; did you mean fleetSize?`}},
 		{"environment field wrong type", map[string]any{"environments": `[{"name":"prod","approval":"maybe"}]`}, []string{`environments[0].approval: "maybe" is not a boolean`}},
@@ -294,6 +294,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"fleetSize: 0 is out of range; use 1 to 10"}},
 		{"deployment config no environment uses", map[string]any{"deploymentConfig": "AllAtOnce", "environments": `[{"name":"prod","deployTarget":"beanstalk","beanstalkApplication":"app","beanstalkEnvironment":"app-env"}]`},
 			[]string{"deploymentConfig: no environment uses it"}},
+		{"self-update in PARALLEL mode", map[string]any{"selfUpdate": "true", "executionMode": "PARALLEL", "stageRollback": "false", "bakeMinutes": "0"},
+			[]string{"selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}
@@ -323,7 +325,7 @@ func TestEveryKeyRejectsTheWrongType(t *testing.T) {
 		"approverEmails": "lead@example.com", "notifications": map[string]any{"protocol": "sms"}, "notifyOn": "FAILED",
 		"deployTarget": true, "fleetSize": "2x", "instanceType": 3.0, "instanceTag": map[string]any{"Env": "prod"},
 		"beanstalkApplication": false, "beanstalkEnvironment": 1.0, "deploymentConfig": []any{}, "operatorUsers": "alice",
-		"terminationProtection": "on", "pullRequestChecks": 0.0, "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
+		"terminationProtection": "on", "pullRequestChecks": 0.0, "selfUpdate": "auto", "executionMode": 1.0, "compliancePacks": `{"pack":1}`,
 		"deployWindow": 9.0, "deployWindowTimeZone": []any{"UTC"}, "bakeMinutes": "ten", "stageRollback": "yes", "metricsArchiveDays": "a year",
 		"environments": `{"name":"prod"}`,
 	}

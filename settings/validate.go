@@ -46,6 +46,7 @@ func (s Settings) problems(failed map[string]bool) []error {
 	errs = append(errs, s.checkEnvironments(failed)...)
 	errs = append(errs, s.partitions()...)
 	errs = append(errs, s.parallel()...)
+	errs = append(errs, s.selfUpdating()...)
 	errs = append(errs, s.unused()...)
 	return errs
 }
@@ -96,6 +97,19 @@ func (s Settings) parallel() []error {
 		errs = append(errs, fmt.Errorf("bakeMinutes: %d bakes %s, and a bake rolls the stage back on an alarm, but %s; set bakeMinutes=0, %s", s.BakeMinutes, strings.Join(inheriting, ", "), why, instead))
 	}
 	return errs
+}
+
+// selfUpdating reports what a self-updating pipeline cannot do. Its update stage runs cdk deploy of
+// the pipeline's own stacks in every execution that changed them; CloudFormation updates a stack
+// one operation at a time (an update of a stack in UPDATE_IN_PROGRESS fails), and a pipeline in
+// PARALLEL mode runs executions side by side through every stage, while SUPERSEDED and QUEUED
+// let one execution at a time into a stage (CodePipeline's user guide, "How pipeline executions
+// work": https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html).
+func (s Settings) selfUpdating() []error {
+	if s.SelfUpdate && s.ExecutionMode == "PARALLEL" {
+		return []error{errors.New("selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side, so two could update the same stack at once, which CloudFormation refuses; use executionMode SUPERSEDED or QUEUED, or selfUpdate=false")}
+	}
+	return nil
 }
 
 // CheckPlace reports what the settings ask that a stack in account and region cannot do:

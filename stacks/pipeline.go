@@ -5,6 +5,8 @@
 package stacks
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -29,6 +31,8 @@ import (
 	"github.com/pipekit/cdk-pipeline/constructs/operators"
 	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
 	"github.com/pipekit/cdk-pipeline/constructs/pullrequest"
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate"
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
 	"github.com/pipekit/cdk-pipeline/constructs/source"
 	"github.com/pipekit/cdk-pipeline/internal/gofunc"
 	"github.com/pipekit/cdk-pipeline/internal/guard"
@@ -42,14 +46,24 @@ type Props struct {
 	// Settings are the pipeline's settings; start from settings.Defaults().
 	// Required.
 	Settings settings.Settings
-	// SeedDirectory holds the application that a new repository starts with.
+	// SeedDirectory holds the application that a new repository starts with, when the pipeline
+	// does not update itself.
 	// Default: none; a new repository starts empty.
 	SeedDirectory string
+	// SelfUpdate is this CDK app staged as the repository's content (selfupdate/seed.Stage), with
+	// the application in seed.AppDir. Required with Settings.SelfUpdate: a new repository starts
+	// with it, and the update stage compares its digest with its checkout's.
+	// Default: none.
+	SelfUpdate *seed.Seed
 }
 
 // approveStage is part of the pipeline's public shape: the operators' approval permission and
 // people's bookmarks name it.
 const approveStage = "Approve"
+
+// updateStage is the stage of a self-updating pipeline that deploys the pipeline's own stacks,
+// right after Source.
+const updateStage = "SelfUpdate"
 
 // deployStage names the deploy stages, Deploy-<environment> (Deploy alone without an
 // environments list): the delivery metrics count their deployments.
@@ -63,27 +77,33 @@ const deployStage = "Deploy"
 // readable error.
 func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	guard.Required("stacks.NewPipelineStack", "Settings", props == nil)
+	guard.Required("stacks.NewPipelineStack", "SelfUpdate (the app's seed, from seed.Stage, which Settings.SelfUpdate deploys from the repository)",
+		props.Settings.SelfUpdate && props.SelfUpdate == nil)
 	stack := newStack(scope, id, props)
 	s := props.Settings
 	environments := s.Deployments()
 	stores := newReplications(scope, stack, environments, s)
 
 	// The parts, each from its construct package.
-	parts := &stackParts{settings: s, stack: stack}
+	parts := &stackParts{settings: s, stack: stack, app: props.SelfUpdate}
 	parts.pipeline = newPipeline(stack, s, stores)
-	parts.source = newSource(stack, s, props.SeedDirectory, parts.pipeline.ArtifactKey)
-	parts.build = build.New(stack, jsii.String("Build"), &build.Props{EncryptionKey: parts.pipeline.ArtifactKey, CacheBucket: parts.pipeline.ArtifactBucket})
+	parts.source = newSource(stack, s, props, parts.pipeline.ArtifactKey)
+	parts.build = parts.newBuild()
 	for _, e := range environments {
 		parts.deployments = append(parts.deployments, newDeployment(scope, stack, e, parts.pipeline, s, stores))
 	}
 	parts.startWhenReady()
 	parts.notification = parts.newNotification()
+	parts.update = parts.newUpdate(stores)
 	parts.operators = parts.newOperators(parts.newPullRequestChecks())
 
-	// The pipeline: Source, Build, then for each environment its approval, if it has one, and its
-	// deploy stage.
+	// The pipeline: Source, the update of the pipeline itself when it deploys itself, Build, then
+	// for each environment its approval, if it has one, and its deploy stage.
 	built := awscodepipeline.NewArtifact(jsii.String("Build"), nil)
 	parts.pipeline.AddStage("Source", parts.source.Action)
+	if parts.update != nil {
+		parts.pipeline.AddStage(updateStage, parts.update.NewAction(parts.source.Output))
+	}
 	parts.pipeline.AddStage("Build", parts.build.NewAction(parts.source.Output, built))
 	for i, d := range parts.deployments {
 		if d.env.Approval {
@@ -99,11 +119,14 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *Props) awsc
 
 // stackParts are the constructs of one pipeline stack, which the steps below wire together.
 type stackParts struct {
-	settings     settings.Settings
-	stack        awscdk.Stack
+	settings settings.Settings
+	stack    awscdk.Stack
+	// app is the pipeline's own app when it updates itself; nil otherwise.
+	app          *seed.Seed
 	pipeline     *pipeline.Pipeline
 	source       *source.Source
 	build        *build.Build
+	update       *selfupdate.Update
 	deployments  []deployment
 	notification *notification.Notification
 	operators    *operators.Operators
@@ -141,7 +164,7 @@ func newStack(scope constructs.Construct, id *string, props *Props) awscdk.Stack
 // newPipeline is the pipeline in the settings' execution mode, with the artifact stores of the
 // other regions.
 func newPipeline(stack awscdk.Stack, s settings.Settings, stores map[string]*pipeline.Replication) *pipeline.Pipeline {
-	props := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode)}
+	props := &pipeline.Props{ExecutionMode: awscodepipeline.ExecutionMode(s.ExecutionMode), RestartExecutionOnUpdate: s.SelfUpdate}
 	for region, store := range stores {
 		if props.ReplicationBuckets == nil {
 			props.ReplicationBuckets = map[string]awss3.IBucket{}
@@ -152,19 +175,58 @@ func newPipeline(stack awscdk.Stack, s settings.Settings, stores map[string]*pip
 }
 
 // newSource is the repository, new and seeded or imported by name, and the action that reads the
-// settings' branch.
-func newSource(stack awscdk.Stack, s settings.Settings, seedDirectory string, logKey awskms.IKey) *source.Source {
+// settings' branch. A self-updating pipeline's repository starts with the app itself, under the
+// asset hash and with the executable files its seed recorded.
+func newSource(stack awscdk.Stack, s settings.Settings, props *Props, logKey awskms.IKey) *source.Source {
 	var repo awscodecommit.IRepository
 	if s.ImportRepository {
 		repo = awscodecommit.Repository_FromRepositoryName(stack, jsii.String("ImportedRepository"), jsii.String(s.RepositoryName))
 	}
-	var seed *string
-	if seedDirectory != "" {
-		seed = jsii.String(seedDirectory)
+	sourceProps := &source.Props{
+		Repository: repo, RepositoryName: jsii.String(s.RepositoryName), Branch: jsii.String(s.Branch), LogKey: logKey,
 	}
-	return source.New(stack, jsii.String("Source"), &source.Props{
-		Repository: repo, RepositoryName: jsii.String(s.RepositoryName), Branch: jsii.String(s.Branch), SeedDirectory: seed,
-		LogKey: logKey,
+	switch {
+	case props.SelfUpdate != nil:
+		app := props.SelfUpdate
+		sourceProps.SeedDirectory, sourceProps.SeedHash, sourceProps.SeedExecutables = jsii.String(app.Dir), jsii.String(app.Record.Asset), app.Record.Executables
+		if sourceProps.SeedExecutables == nil {
+			sourceProps.SeedExecutables = []string{}
+		}
+	case props.SeedDirectory != "":
+		sourceProps.SeedDirectory = jsii.String(props.SeedDirectory)
+	}
+	return source.New(stack, jsii.String("Source"), sourceProps)
+}
+
+// newBuild is the Build stage's project; in a self-updating pipeline's repository the application
+// is in its folder, and so is its buildspec.
+func (parts *stackParts) newBuild() *build.Build {
+	props := &build.Props{EncryptionKey: parts.pipeline.ArtifactKey, CacheBucket: parts.pipeline.ArtifactBucket}
+	if parts.app != nil {
+		props.BuildSpec = jsii.String(seed.AppDir + "/buildspec.yml")
+		props.Variables = map[string]string{"APP_DIR": seed.AppDir}
+	}
+	return build.New(parts.stack, jsii.String("Build"), props)
+}
+
+// newUpdate is the stage that deploys the app's stacks, when the pipeline updates itself (nil
+// otherwise): every stack of the app, the environments' and the replication stores' included.
+func (parts *stackParts) newUpdate(stores map[string]*pipeline.Replication) *selfupdate.Update {
+	if parts.app == nil {
+		return nil
+	}
+	targets := []awscdk.Stack{parts.stack}
+	for _, d := range parts.deployments {
+		if d.remote {
+			targets = append(targets, d.stack)
+		}
+	}
+	for _, region := range slices.Sorted(maps.Keys(stores)) {
+		targets = append(targets, awscdk.Stack_Of(stores[region]))
+	}
+	return selfupdate.New(parts.stack, jsii.String("SelfUpdate"), &selfupdate.Props{
+		Digest: jsii.String(parts.app.Digest), Targets: targets,
+		ArtifactBucket: parts.pipeline.ArtifactBucket, ArtifactKey: parts.pipeline.ArtifactKey,
 	})
 }
 
@@ -201,25 +263,41 @@ func (parts *stackParts) newNotification() *notification.Notification {
 }
 
 // newPullRequestChecks checks pull requests into the pipeline's branch, when the settings ask for
-// it; nil otherwise.
-func (parts *stackParts) newPullRequestChecks() *pullrequest.Check {
+// it: the application's checks and, when the pipeline updates itself, the infrastructure review
+// beside them. None otherwise.
+func (parts *stackParts) newPullRequestChecks() []*pullrequest.Check {
 	if !parts.settings.PullRequestChecks {
 		return nil
 	}
-	return pullrequest.New(parts.stack, jsii.String("PullRequestChecks"), &pullrequest.Props{
+	props := &pullrequest.Props{
 		Repository: parts.source.Repository, Branch: jsii.String(parts.settings.Branch), EncryptionKey: parts.pipeline.ArtifactKey,
-	})
+	}
+	if parts.app == nil {
+		return []*pullrequest.Check{pullrequest.New(parts.stack, jsii.String("PullRequestChecks"), props)}
+	}
+	props.Directory = jsii.String(seed.AppDir)
+	return []*pullrequest.Check{
+		pullrequest.New(parts.stack, jsii.String("PullRequestChecks"), props),
+		selfupdate.NewReview(parts.stack, jsii.String("InfrastructureReview"), &selfupdate.ReviewProps{
+			Repository: parts.source.Repository, Branch: jsii.String(parts.settings.Branch), EncryptionKey: parts.pipeline.ArtifactKey,
+		}),
+	}
 }
 
 // newOperators is the operators' group: it may read and run what this stack made, approve its
 // approvals (addApproval), and change the pipeline's branch only through pull requests when checks
-// (which may be nil) protect it. The deployment groups of other accounts are not theirs to read.
-func (parts *stackParts) newOperators(checks *pullrequest.Check) *operators.Operators {
+// (which may be none) protect it. The deployment groups of other accounts are not theirs to read.
+func (parts *stackParts) newOperators(checks []*pullrequest.Check) *operators.Operators {
 	projects, logs := []awscodebuild.IProject{parts.build.Project}, []awslogs.ILogGroup{parts.build.LogGroup}
+	if parts.update != nil {
+		projects, logs = append(projects, parts.update.Project), append(logs, parts.update.LogGroup)
+	}
 	var protected *string
-	if checks != nil {
+	if len(checks) > 0 {
 		protected = jsii.String(parts.settings.Branch)
-		projects, logs = append(projects, checks.Project), append(logs, checks.LogGroup)
+	}
+	for _, check := range checks {
+		projects, logs = append(projects, check.Project), append(logs, check.LogGroup)
 	}
 	var groups []awscodedeploy.IServerDeploymentGroup
 	for _, d := range parts.deployments {

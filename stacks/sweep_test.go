@@ -18,8 +18,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/sweep"
+	"github.com/pipekit/cdk-pipeline/settings"
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
@@ -36,7 +38,8 @@ type sweptApp struct {
 }
 
 // synthSwept synthesizes configuration c as the app would be: cdk.json's context with c's on top,
-// the sample app as the seed, and the pipeline stack pinned where c says so.
+// the sample app as the seed (this app, with selfUpdate), and the pipeline stack pinned where c
+// says so.
 func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp {
 	t.Helper()
 	key := fmt.Sprint([]int(c))
@@ -51,6 +54,12 @@ func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp 
 	s, err := sweep.Check(ctx, pinned)
 	require.NoError(t, err, c.Name(dims))
 	props := &stacks.Props{Settings: s, SeedDirectory: "../sample-app"}
+	if s.SelfUpdate {
+		// As main.go does: this app, with the configuration's context, is the repository's seed.
+		staged, err := seed.Stage("..", filepath.Join(t.TempDir(), "seed"), ctx, settings.Keys)
+		require.NoError(t, err, c.Name(dims))
+		props.SeedDirectory, props.SelfUpdate = "", staged
+	}
 	if pinned {
 		props.Env = &awscdk.Environment{Account: jsii.String(sweep.PipelineAccount), Region: jsii.String(sweep.PipelineRegion)}
 	}

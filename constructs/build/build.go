@@ -64,6 +64,10 @@ type Props struct {
 	// VariablesNamespace names the build action's exported variables (BUILD_URL).
 	// Default: "BuildVariables".
 	VariablesNamespace *string
+	// BuildSpec is the path of the buildspec in the source, such as "sample-app/buildspec.yml"
+	// for an application in a folder of the repository.
+	// Default: buildspec.yml at the source's root, which CodeBuild reads without being told.
+	BuildSpec *string
 }
 
 // Build is a CodeBuild project with its logs and test report group.
@@ -117,8 +121,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Build {
 	if timeout == nil {
 		timeout = awscdk.Duration_Minutes(jsii.Number(20))
 	}
+	var spec awscodebuild.BuildSpec
+	if props.BuildSpec != nil {
+		spec = awscodebuild.BuildSpec_FromSourceFilename(props.BuildSpec)
+	}
 	b.Project = awscodebuild.NewPipelineProject(b, jsii.String("Project"), &awscodebuild.PipelineProjectProps{
 		Description: jsii.String("Tests and builds the application for the CI/CD pipeline."),
+		BuildSpec:   spec,
 		Environment: &awscodebuild.BuildEnvironment{
 			BuildImage:  image,
 			ComputeType: compute,

@@ -40,6 +40,15 @@ type Props struct {
 	// role writes to them, so CodePipeline copies each action's input there.
 	// Default: none; an action in another region then fails the synthesis.
 	ReplicationBuckets map[string]awss3.IBucket
+	// RestartExecutionOnUpdate has CloudFormation start an execution after every stack update that
+	// changes the pipeline. A pipeline that deploys itself needs it: CodePipeline cancels an
+	// execution whose pipeline's definition was updated before it completed (PipelineExecution's
+	// status Cancelled, in CodePipeline's API reference), so the execution that updated the
+	// pipeline would end there; the restart takes the branch's head through the new definition,
+	// as CDK Pipelines' self-mutation does.
+	// Default: false: a deploy of the stack from outside the pipeline starts nothing, and never
+	// runs a release again.
+	RestartExecutionOnUpdate bool
 }
 
 // Pipeline is a V2 CodePipeline with a secure artifact store.
@@ -83,8 +92,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Pipeline {
 		PipelineName:  props.PipelineName,
 		PipelineType:  awscodepipeline.PipelineType_V2,
 		ExecutionMode: p.mode,
-		// A deploy of this stack must not re-run the release it may be part of.
-		RestartExecutionOnUpdate: jsii.Bool(false),
+		// Unless the pipeline deploys itself, a deploy of this stack must not re-run the release it
+		// may be part of (see Props.RestartExecutionOnUpdate).
+		RestartExecutionOnUpdate: jsii.Bool(props.RestartExecutionOnUpdate),
 	}
 	if len(props.ReplicationBuckets) == 0 {
 		pipelineProps.ArtifactBucket = p.ArtifactBucket

@@ -8,6 +8,7 @@ package pullrequest
 import (
 	_ "embed"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -34,6 +35,11 @@ import (
 //go:embed report.sh
 var report string
 
+// comment adds a check's own text to the report's comment (Props.CommentFile).
+//
+//go:embed comment.sh
+var comment string
+
 // Props configures a Check. Repository is required.
 type Props struct {
 	// Repository is the repository whose pull requests are checked.
@@ -55,6 +61,32 @@ type Props struct {
 	// BuildImage is the managed image the checks run in.
 	// Default: awscodebuild.LinuxBuildImage_STANDARD_7_0().
 	BuildImage awscodebuild.IBuildImage
+	// Directory is the folder of the repository the commands run in, such as the application's
+	// folder in a repository that holds more.
+	// Default: the repository's root.
+	Directory *string
+	// Description describes the check's project.
+	// Default: "Runs the checks of a pull request and reports on it."
+	Description *string
+	// ComputeType is the size of the machine the checks run on.
+	// Default: awscodebuild.ComputeType_SMALL.
+	ComputeType awscodebuild.ComputeType
+	// Cache keeps what the buildspec's cache section names between checks.
+	// Default: none.
+	Cache awscodebuild.Cache
+	// CachePaths are the buildspec's cache paths, for Cache.
+	// Default: none.
+	CachePaths []string
+	// Variables are plaintext environment variables of the checks.
+	// Default: none but REPOSITORY_NAME and the pull request's, which the report uses.
+	Variables map[string]string
+	// CommentFile is a file, relative to the repository's root, that the commands may write: its
+	// text follows the verdict in the check's comment, cut to CodeCommit's comment limit.
+	// Default: none; the comment is the verdict and the link to the build.
+	CommentFile *string
+	// Timeout stops a check that hangs.
+	// Default: 20 minutes.
+	Timeout awscdk.Duration
 }
 
 // Check is the pull-request build, the rule that starts it, and the approval rule template.
@@ -82,6 +114,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	c := &Check{repo: props.Repository, key: props.EncryptionKey}
 	constructs.NewConstruct_Override(c, scope, id)
 	branch, commands, key, image := "main", props.Commands, props.EncryptionKey, props.BuildImage
+	if props.Directory != nil {
+		guard.Must("pullrequest.New: props.Directory", folder(*props.Directory))
+	}
 	if props.Branch != nil {
 		branch = *props.Branch
 	}
@@ -99,19 +134,35 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 	if image == nil {
 		image = awscodebuild.LinuxBuildImage_STANDARD_7_0()
 	}
+	description, compute, timeout := props.Description, props.ComputeType, props.Timeout
+	if description == nil {
+		description = jsii.String("Runs the checks of a pull request and reports on it.")
+	}
+	if compute == "" {
+		compute = awscodebuild.ComputeType_SMALL
+	}
+	if timeout == nil {
+		timeout = awscdk.Duration_Minutes(jsii.Number(20))
+	}
 	repo := props.Repository
+	variables := map[string]*awscodebuild.BuildEnvironmentVariable{"REPOSITORY_NAME": {Value: repo.RepositoryName()}}
+	for name, value := range props.Variables {
+		variables[name] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(value)}
+	}
+	if props.CommentFile != nil {
+		variables["COMMENT_FILE"] = &awscodebuild.BuildEnvironmentVariable{Value: props.CommentFile}
+	}
 	c.LogGroup = secure.NewLogGroup(c, "Logs", key, awslogs.RetentionDays_ONE_YEAR)
 	c.Project = awscodebuild.NewProject(c, jsii.String("Project"), &awscodebuild.ProjectProps{
-		Description:   jsii.String("Runs the checks of a pull request and reports on it."),
-		Source:        awscodebuild.Source_CodeCommit(&awscodebuild.CodeCommitSourceProps{Repository: repo}),
-		BuildSpec:     awscodebuild.BuildSpec_FromObject(buildspec(runtimes, commands)),
-		Environment:   &awscodebuild.BuildEnvironment{BuildImage: image, ComputeType: awscodebuild.ComputeType_SMALL, Privileged: jsii.Bool(false)},
-		EncryptionKey: key,
-		Timeout:       awscdk.Duration_Minutes(jsii.Number(20)),
-		Logging:       &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{LogGroup: c.LogGroup}},
-		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-			"REPOSITORY_NAME": {Value: repo.RepositoryName()},
-		},
+		Description:          description,
+		Source:               awscodebuild.Source_CodeCommit(&awscodebuild.CodeCommitSourceProps{Repository: repo}),
+		BuildSpec:            awscodebuild.BuildSpec_FromObject(buildspec(runtimes, commands, props)),
+		Environment:          &awscodebuild.BuildEnvironment{BuildImage: image, ComputeType: compute, Privileged: jsii.Bool(false)},
+		EncryptionKey:        key,
+		Timeout:              timeout,
+		Cache:                props.Cache,
+		Logging:              &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{LogGroup: c.LogGroup}},
+		EnvironmentVariables: &variables,
 	})
 	// Read the repository (the source grant), comment, and approve: nothing else.
 	repo.Grant(c.Project, jsii.String("codecommit:GetPullRequest"), jsii.String("codecommit:PostCommentForPullRequest"), jsii.String("codecommit:UpdatePullRequestApprovalState"))
@@ -126,7 +177,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Check {
 		return map[string]any{"name": name, "value": value, "type": "PLAINTEXT"}
 	}
 	attempts, maxAge := secure.RetryForADay()
-	c.Rule = repo.OnPullRequestStateChange(jsii.String("PullRequestChecks"), &awsevents.OnEventOptions{
+	// The rule is the repository's child: a second check of one repository names its own.
+	ruleID := "PullRequestChecks"
+	if repo.Node().TryFindChild(jsii.String(ruleID)) != nil {
+		ruleID += "-" + *id
+	}
+	c.Rule = repo.OnPullRequestStateChange(jsii.String(ruleID), &awsevents.OnEventOptions{
 		Description:  jsii.String("Checks pull requests when they are opened or updated."),
 		EventPattern: &awsevents.EventPattern{Detail: &map[string]any{"event": []string{"pullRequestCreated", "pullRequestSourceBranchUpdated"}}},
 		Target: awseventstargets.NewCodeBuildProject(c.Project, &awseventstargets.CodeBuildProjectProps{
@@ -226,17 +282,39 @@ func (c *Check) ProtectBranch(branch string) {
 	association.Node().AddDependency(template)
 }
 
-// buildspec runs the checks, then reports on the pull request whatever their result. The report
-// runs in a subshell, so that its set -euo pipefail and its exits are its own: CodeBuild counts a
-// command's last status only.
-func buildspec(runtimes map[string]string, commands []string) *map[string]any {
-	return &map[string]any{
+// buildspec runs the checks, in props.Directory when it is given, then reports on the pull
+// request whatever their result. The report runs in a subshell, so that its set -euo pipefail and
+// its exits are its own: CodeBuild counts a command's last status only. With a CommentFile, the
+// report's shell first defines the function that adds it to the comment (comment.sh).
+func buildspec(runtimes map[string]string, commands []string, props *Props) *map[string]any {
+	if props.Directory != nil {
+		commands = append([]string{"cd " + shellQuote(*props.Directory)}, commands...)
+	}
+	post := []string{"(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"}
+	if props.CommentFile != nil {
+		post = append([]string{strings.TrimPrefix(comment, "#!/usr/bin/env bash\n")}, post...)
+	}
+	spec := map[string]any{
 		"version": "0.2",
 		"env":     map[string]any{"shell": "bash"},
 		"phases": map[string]any{
 			"install":    map[string]any{"runtime-versions": runtimes},
 			"build":      map[string]any{"commands": commands},
-			"post_build": map[string]any{"commands": []string{"(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"}},
+			"post_build": map[string]any{"commands": post},
 		},
 	}
+	if len(props.CachePaths) > 0 {
+		spec["cache"] = map[string]any{"paths": props.CachePaths}
+	}
+	return &spec
 }
+
+// folder checks a folder of the repository: relative, inside it, clean.
+func folder(dir string) error {
+	if dir == "" || path.IsAbs(dir) || path.Clean(dir) != dir || dir == ".." || strings.HasPrefix(dir, "../") || strings.ContainsAny(dir, "\x00\n\r") {
+		return fmt.Errorf("%q is not a folder of the repository: give a clean relative path, such as \"sample-app\"", dir)
+	}
+	return nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -43,10 +43,38 @@ func TestNagCleanOnItsOwn(t *testing.T) {
 	stack := cdktest.NewStack("Test")
 	repo := awscodecommit.NewRepository(stack, jsii.String("Repo"), &awscodecommit.RepositoryProps{RepositoryName: jsii.String("app")})
 	pullrequest.New(stack, jsii.String("Checks"), &pullrequest.Props{Repository: repo})
+	// A check of an application in a folder, and one that adds its own text to its comment.
+	pullrequest.New(stack, jsii.String("InFolder"), &pullrequest.Props{Repository: repo, Directory: jsii.String("sample-app")})
+	pullrequest.New(stack, jsii.String("Commented"), &pullrequest.Props{Repository: repo, Commands: []string{"./check > out/comment.md"},
+		CommentFile: jsii.String("out/comment.md"), Description: jsii.String("Comments."), Variables: map[string]string{"TARGET": "main"}})
 	s := cdktest.Synth(t, stack)
 	assert.Empty(t, s.NagErrors)
 	assert.Contains(t, s.Text(), `go vet ./...`)
 	assert.Contains(t, s.Text(), "set -euo pipefail", "the report runs with errexit, in its own subshell")
+	phase := func(spec map[string]any, name string) []any {
+		return spec["phases"].(map[string]any)[name].(map[string]any)["commands"].([]any)
+	}
+	byFirst := map[string]map[string]any{}
+	for _, r := range s.Resources("AWS::CodeBuild::Project") {
+		var spec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r["Properties"].(map[string]any)["Source"].(map[string]any)["BuildSpec"].(string)), &spec))
+		byFirst[phase(spec, "build")[0].(string)] = spec
+	}
+	require.Len(t, byFirst, 3)
+	for _, first := range []string{"go vet ./...", "cd 'sample-app'"} {
+		assert.Len(t, phase(byFirst[first], "post_build"), 1, "the report alone")
+	}
+	commented := byFirst["./check > out/comment.md"]
+	require.NotNil(t, commented)
+	post := phase(commented, "post_build")
+	require.Len(t, post, 2)
+	assert.Contains(t, post[0], "aws() {", "the comment's wrapper, defined before the report's subshell")
+	s.Has(t, "AWS::CodeBuild::Project", map[string]any{"Description": "Comments.", "Environment": cdktest.ObjectLike(map[string]any{
+		"EnvironmentVariables": cdktest.ArrayWith(
+			map[string]any{"Name": "COMMENT_FILE", "Type": "PLAINTEXT", "Value": "out/comment.md"},
+			map[string]any{"Name": "TARGET", "Type": "PLAINTEXT", "Value": "main"})})})
+	assert.Len(t, s.Resources("AWS::Events::Rule"), 3, "a rule of its own for each check of the repository")
+	assert.Equal(t, []any{"cd 'sample-app'", "go vet ./...", "go test ./..."}, phase(byFirst["cd 'sample-app'"], "build"), "the check in a folder runs there")
 }
 
 // TestApprovalRuleResources: the template's name ends with the stack's id, its physical id is the
@@ -91,6 +119,53 @@ func TestNilProps(t *testing.T) {
 		pullrequest.New(stack, jsii.String("D"), &pullrequest.Props{Repository: repo, Branch: jsii.String("refs/heads/main")})
 	})
 	assert.Len(t, *stack.Node().Children(), 1, "only the imported repository")
+}
+
+// TestCommentFile runs the report with the comment's wrapper against a stand-in AWS CLI: the
+// check's text follows the verdict, cut to CodeCommit's 10,240 characters (counted as characters,
+// not bytes); other calls, and a check that wrote nothing, pass through as they were.
+func TestCommentFile(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "aws"), []byte(fakeAWS+`[ "$2" != post-comment-for-pull-request ] || { while [ "$1" != --content ]; do shift; done; printf %s "$2" >"$CONTENT"; }
+`), 0o755))
+	script, err := os.ReadFile("comment.sh")
+	require.NoError(t, err)
+	report, err := os.ReadFile("report.sh")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name, body string
+		want       func(t *testing.T, content string)
+	}{
+		{"short", "## Infrastructure\nnothing replaced", func(t *testing.T, content string) {
+			assert.Equal(t, "Checks passed for 01234567: https://example.com/build\n\n## Infrastructure\nnothing replaced", content)
+		}},
+		{"none", "", func(t *testing.T, content string) {
+			assert.Equal(t, "Checks passed for 01234567: https://example.com/build", content)
+		}},
+		{"long", strings.Repeat("é", 20000), func(t *testing.T, content string) {
+			assert.Equal(t, 10240, len([]rune(content)), "cut to the limit, in characters")
+			assert.True(t, strings.HasSuffix(content, "[... cut to CodeCommit's comment limit: the whole text is in the build log]"))
+			assert.True(t, strings.HasPrefix(content, "Checks passed for 01234567: https://example.com/build\n\néé"))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := t.TempDir()
+			if c.body != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(src, "comment.md"), []byte(c.body), 0o644))
+			}
+			content := filepath.Join(t.TempDir(), "content")
+			cmd := exec.Command("bash", "-c", string(script)+"\n(\n"+string(report)+")")
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + filepath.Join(t.TempDir(), "calls"), "CONTENT=" + content,
+				"CODEBUILD_BUILD_SUCCEEDING=1", "CODEBUILD_SRC_DIR=" + src, "COMMENT_FILE=comment.md", "FAKE_GET=OPEN\trev1",
+				"PULL_REQUEST_ID=7", "REVISION_ID=rev1", "SOURCE_COMMIT=0123456789abcdef", "DESTINATION_COMMIT=fedcba9876543210",
+				"REPOSITORY_NAME=sample-app", "CODEBUILD_BUILD_URL=https://example.com/build"}
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
+			posted, err := os.ReadFile(content)
+			require.NoError(t, err)
+			c.want(t, string(posted))
+		})
+	}
 }
 
 // fakeAWS is a stand-in for the AWS CLI: it logs each call's subcommand and answers as the

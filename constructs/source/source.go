@@ -3,6 +3,7 @@
 package source
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
@@ -34,6 +35,17 @@ type Props struct {
 	// executable in the folder executable again.
 	// Default: none; the repository starts empty.
 	SeedDirectory *string
+	// SeedHash is the seed asset's hash, instead of one computed from SeedDirectory's content. A
+	// repository that holds the app which synthesizes this stack gives the hash its seed had when
+	// the repository was created, so that a synthesis from a later commit names the same asset
+	// (package selfupdate/seed).
+	// Default: the hash of SeedDirectory's content.
+	SeedHash *string
+	// SeedExecutables are the seed's files, slash-separated paths relative to SeedDirectory, that
+	// the commit after the seed marks executable, instead of those with an execute bit in
+	// SeedDirectory: a checkout has no file modes to read. At most 100 (one commit's limit).
+	// Default: the files of SeedDirectory with an execute bit.
+	SeedExecutables []string
 	// LogKey encrypts the log group of the custom resource that restores the seed's file modes,
 	// when the stack has no log group for its custom resources yet.
 	// Default: a new customer-managed key.
@@ -86,10 +98,14 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 	if s.Repository == nil {
 		var code awscodecommit.Code
 		if props.SeedDirectory != nil {
-			seed := awss3assets.NewAsset(s, jsii.String("Seed"), &awss3assets.AssetProps{
+			assetProps := &awss3assets.AssetProps{
 				Path:    props.SeedDirectory,
 				Exclude: jsii.Strings(SeedExcludes...),
-			})
+			}
+			if props.SeedHash != nil {
+				assetProps.AssetHashType, assetProps.AssetHash = awscdk.AssetHashType_CUSTOM, props.SeedHash
+			}
+			seed := awss3assets.NewAsset(s, jsii.String("Seed"), assetProps)
 			code = awscodecommit.Code_FromAsset(seed, s.Branch)
 		}
 		repo := awscodecommit.NewRepository(s, jsii.String("Repository"), &awscodecommit.RepositoryProps{
@@ -102,9 +118,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Source {
 		repo.ApplyRemovalPolicy(secure.Retained)
 		s.Repository = repo
 		if props.SeedDirectory != nil {
-			files, err := executables(*props.SeedDirectory)
-			if err != nil {
-				panic("source.New: props.SeedDirectory: " + err.Error())
+			files := props.SeedExecutables
+			if files == nil {
+				var err error
+				if files, err = executables(*props.SeedDirectory); err != nil {
+					panic("source.New: props.SeedDirectory: " + err.Error())
+				}
 			}
 			if len(files) > 0 {
 				s.ready = restoreModes(s, repo, s.Branch, files, props.LogKey)

@@ -126,6 +126,38 @@ func TestSeedModes(t *testing.T) {
 	}
 }
 
+// TestSeedFromACheckout: a seed given its hash and its executable files names the same asset
+// whatever its content, and restores the modes listed, from a folder without any (a checkout).
+func TestSeedFromACheckout(t *testing.T) {
+	stack := cdktest.NewStack("Checkout")
+	keys := map[string]string{}
+	for _, name := range []string{"first", "later"} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\n# "+name+"\n"), 0o644))
+		source.New(stack, jsii.String(name), &source.Props{RepositoryName: jsii.String(name), SeedDirectory: jsii.String(dir),
+			SeedHash: jsii.String("recorded"), SeedExecutables: []string{"run.sh"}})
+	}
+	plain := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(plain, "run.sh"), []byte("#!/bin/sh\n"), 0o644))
+	source.New(stack, jsii.String("plain"), &source.Props{RepositoryName: jsii.String("plain"), SeedDirectory: jsii.String(plain)})
+	s := cdktest.Synth(t, stack)
+	for _, r := range s.Resources("AWS::CodeCommit::Repository") {
+		props := r["Properties"].(map[string]any)
+		keys[props["RepositoryName"].(string)] = toJSON(props["Code"].(map[string]any)["S3"].(map[string]any)["Key"])
+	}
+	assert.Equal(t, keys["first"], keys["later"], "the recorded hash, not the content's")
+	assert.NotEqual(t, keys["first"], keys["plain"])
+	commits := 0
+	for _, r := range s.Resources("Custom::AWS") {
+		text := strings.ReplaceAll(toJSON(r["Properties"].(map[string]any)["Create"]), `\`, "")
+		if strings.Contains(text, `"action":"createCommit"`) {
+			commits++
+			assert.Contains(t, text, `"setFileModes":[{"fileMode":"EXECUTABLE","filePath":"run.sh"}]`)
+		}
+	}
+	assert.Equal(t, 2, commits, "the listed files, though the folders have no modes; none for the plain 0644 folder")
+}
+
 // TestTooManyExecutables: CodeCommit changes at most 100 files in one commit.
 func TestTooManyExecutables(t *testing.T) {
 	dir := t.TempDir()

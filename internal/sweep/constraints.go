@@ -30,6 +30,13 @@ var Constraints = []Constraint{
 		Check: parallelHasNoRollback,
 	},
 	{
+		ID: "one-self-update-at-a-time",
+		Rule: "A pipeline whose executions deploy its own stacks (a CodeBuild action whose role may assume a CDK bootstrap deploy role) lets one execution at a time into that stage: " +
+			"not PARALLEL mode, where executions run side by side and two could update one stack, which CloudFormation refuses while an update is in progress.",
+		Doc:   "https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html",
+		Check: oneSelfUpdateAtATime,
+	},
+	{
 		ID:    "stage-conditions",
 		Rule:  "Each of a stage's beforeEntry, onSuccess and onFailure holds one condition of 1 to 5 rules; rule names are 1-100 of [A-Za-z0-9.@_-].",
 		Doc:   "https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_Condition.html",
@@ -166,6 +173,59 @@ func parallelHasNoRollback(app *App) []string {
 		}
 	}
 	return out
+}
+
+// deployRoleRE matches the ARN of a CDK bootstrap deploy role, as the DefaultStackSynthesizer
+// names it: cdk-<qualifier>-deploy-role-<account>-<region>.
+var deployRoleRE = regexp.MustCompile(`:role/cdk-[a-z0-9_-]+-deploy-role-`)
+
+func oneSelfUpdateAtATime(app *App) []string {
+	var out []string
+	for _, p := range pipelines(app) {
+		if p.Props()["ExecutionMode"] != "PARALLEL" {
+			continue
+		}
+		for _, st := range stagesOf(p) {
+			for _, a := range list(st["Actions"]) {
+				action, _ := a.(map[string]any)
+				if typeID, _ := action["ActionTypeId"].(map[string]any); typeID["Provider"] != "CodeBuild" {
+					continue
+				}
+				config, _ := action["Configuration"].(map[string]any)
+				ref, _ := config["ProjectName"].(map[string]any)
+				projectID, _ := ref["Ref"].(string)
+				if project, ok := p.Stack.Resource(projectID); ok && assumesDeployRole(p.Stack, project) {
+					out = append(out, fmt.Sprintf("%s stage %v: action %v deploys stacks, and executions run in PARALLEL", p, st["Name"], action["Name"]))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// assumesDeployRole reports whether the service role of project may assume a CDK bootstrap
+// deploy role, by a policy of its stack.
+func assumesDeployRole(s *Stack, project Resource) bool {
+	att, _ := project.Props()["ServiceRole"].(map[string]any)["Fn::GetAtt"].([]any)
+	if len(att) != 2 {
+		return false
+	}
+	for _, pol := range s.Resources("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(list(pol.Props()["Roles"]), func(r any) bool { m, _ := r.(map[string]any); return m["Ref"] == att[0] }) {
+			continue
+		}
+		for _, st := range Statements(pol.Props()["PolicyDocument"]) {
+			if st["Effect"] != "Allow" || !slices.Contains(list(st["Action"]), any("sts:AssumeRole")) {
+				continue
+			}
+			for _, res := range list(st["Resource"]) {
+				if deployRoleRE.MatchString(s.Render(res)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 var pipelineNameRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)

@@ -73,6 +73,10 @@ func Space() []Dimension {
 			{Name: "on"},
 			{Name: "off", Context: map[string]any{"pullRequestChecks": "false"}},
 		}},
+		{"selfUpdate", []Class{
+			{Name: "off"},
+			{Name: "on", Context: map[string]any{"selfUpdate": "true"}},
+		}},
 		{"operatorUsers", []Class{
 			{Name: "none"},
 			{Name: "two", Context: map[string]any{"operatorUsers": []any{"alice", "bob.smith"}}},

@@ -99,6 +99,17 @@ const (
 	alarmRule = `{"Name":"Deploy-Bake1","RuleTypeId":{"Provider":"CloudWatchAlarm"},"Configuration":{"AlarmName":{"Ref":"Alarm"}}}`
 )
 
+// selfUpdatingTemplate is a pipeline in mode whose Update action runs a CodeBuild project whose
+// role may assume the CDK bootstrap role named role (deploy, lookup, ...), in an
+// environment-agnostic stack.
+func selfUpdatingTemplate(mode, role string) string {
+	arn := `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"AWS::AccountId"},":role/cdk-hnb659fds-` + role + `-role-",{"Ref":"AWS::AccountId"},"-",{"Ref":"AWS::Region"}]]}`
+	return pipelineTemplate(mode, `[`+srcStage+`,{"Name":"SelfUpdate","Actions":[{"Name":"Update","ActionTypeId":{"Category":"Build","Owner":"AWS","Provider":"CodeBuild","Version":"1"},"Configuration":{"ProjectName":{"Ref":"Project"}}}]}]`,
+		`,"Project":{"Type":"AWS::CodeBuild::Project","Properties":{"ServiceRole":{"Fn::GetAtt":["ProjectRole","Arn"]}}}`,
+		`,"ProjectRole":{"Type":"AWS::IAM::Role"}`,
+		`,"ProjectPolicy":{"Type":"AWS::IAM::Policy","Properties":{"Roles":[{"Ref":"ProjectRole"}],"PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":[`+arn+`]}]}}}`)
+}
+
 // archiveTemplate is an archive of the default bus keeping events days, of the pipeline's events
 // and the events of alarms alarms.
 func archiveTemplate(days string, alarms int) string {
@@ -123,6 +134,12 @@ func TestEveryConstraintCatchesItsBreak(t *testing.T) {
 		{"parallel-has-no-rollback",
 			appOf(stack(t, "P", A, PipelineRegion, pipelineTemplate("PARALLEL", `[`+srcStage+`,{"Name":"Deploy","Actions":[{"Name":"D"}]}]`))),
 			appOf(stack(t, "P", A, PipelineRegion, pipelineTemplate("PARALLEL", `[`+srcStage+`,{"Name":"Deploy","Actions":[{"Name":"D"}],"OnFailure":{"Result":"ROLLBACK"}}]`)))},
+		{"one-self-update-at-a-time",
+			appOf(stack(t, "P", A, PipelineRegion, selfUpdatingTemplate("QUEUED", "deploy"))),
+			appOf(stack(t, "P", A, PipelineRegion, selfUpdatingTemplate("PARALLEL", "deploy")))},
+		{"one-self-update-at-a-time",
+			appOf(stack(t, "P", A, PipelineRegion, selfUpdatingTemplate("PARALLEL", "lookup"))),
+			appOf(stack(t, "P", A, PipelineRegion, selfUpdatingTemplate("PARALLEL", "deploy")))},
 		{"stage-conditions",
 			appOf(stack(t, "P", A, PipelineRegion, pipelineTemplate("QUEUED", `[`+srcStage+`,{"Name":"D","Actions":[{"Name":"D"}],"OnSuccess":{"Conditions":[{"Result":"ROLLBACK","Rules":[`+alarmRule+`]}]}}]`))),
 			appOf(stack(t, "P", A, PipelineRegion, pipelineTemplate("QUEUED", `[`+srcStage+`,{"Name":"D","Actions":[{"Name":"D"}],"OnSuccess":{"Conditions":[{"Result":"ROLLBACK","Rules":[`+

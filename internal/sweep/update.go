@@ -17,7 +17,8 @@ type Path struct {
 
 // Paths returns the update paths the sweep checks: every setting changed from its default to each
 // of its other classes the settings accept alone, from a pinned default where the class needs a
-// known account and region; and environments added, removed and reordered.
+// known account and region; selfUpdate turned off again; and environments added, removed and
+// reordered.
 func Paths(dims []Dimension) []Path {
 	defaults := make(Config, len(dims))
 	pinned := slices.Clone(defaults)
@@ -38,6 +39,14 @@ func Paths(dims []Dimension) []Path {
 				}
 			}
 		}
+	}
+	// A setting turned off again after a deploy with it on, where the way back differs from the way
+	// there: selfUpdate's stage and review leave their logs behind.
+	for _, name := range []string{"selfUpdate"} {
+		d := index(dims, name)
+		from := slices.Clone(defaults)
+		from[d] = classIndex(dims[d], "on")
+		out = append(out, Path{Name: name + "=on->off", From: from, To: slices.Clone(defaults)})
 	}
 	// Environments added, removed and reordered, each way.
 	for _, t := range [][2]string{
@@ -258,6 +267,11 @@ var ExpectedChanges = []Expected{
 		Path:   regexp.MustCompile(`^environments=(.*->)?(other-account|every-relation)$|^environments=other-account->beta-prod$`),
 		Change: regexp.MustCompile(`^CicdPipeline/PipelineArtifactBucket[0-9A-F]{8} replaced$`),
 		Doc:    "Adding the first environment in another account, or removing the last one, replaces the artifact bucket",
+	},
+	{
+		Path:   regexp.MustCompile(`^selfUpdate=on->off$`),
+		Change: regexp.MustCompile(`^CicdPipeline/(SelfUpdateLogs|InfrastructureReviewLogs)[0-9A-F]{8} removed$`),
+		Doc:    "Turning `selfUpdate` off keeps the update stage's and the infrastructure review's build logs (their log groups are retained)",
 	},
 	{
 		Path:   regexp.MustCompile(`^metricsArchive=none$`),

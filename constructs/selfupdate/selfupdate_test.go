@@ -1,0 +1,313 @@
+package selfupdate_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/constructs/pipeline"
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate"
+	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
+	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+// Example adds the update stage to a pipeline whose repository holds the app that synthesizes it.
+func Example() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("SelfUpdating"), nil)
+	p := pipeline.New(stack, jsii.String("Pipeline"), &pipeline.Props{RestartExecutionOnUpdate: true})
+	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("infra"))
+	source := awscodepipeline.NewArtifact(jsii.String("Source"), nil)
+	p.AddStage("Source", awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+		ActionName: jsii.String("Source"), Repository: repo, Output: source,
+	}))
+	update := selfupdate.New(stack, jsii.String("SelfUpdate"), &selfupdate.Props{
+		Digest: jsii.String("0123abcd"), Targets: []awscdk.Stack{stack}, ArtifactBucket: p.ArtifactBucket, ArtifactKey: p.ArtifactKey,
+	})
+	p.AddStage("SelfUpdate", update.NewAction(source))
+	selfupdate.NewReview(stack, jsii.String("Review"), &selfupdate.ReviewProps{Repository: repo})
+	template := assertions.Template_FromStack(stack, nil)
+	fmt.Println(len(*template.FindResources(jsii.String("AWS::CodeBuild::Project"), nil)), "projects: the update and the review")
+	// Output: 2 projects: the update and the review
+}
+
+// TestUpdateRole pins what the update's role may do, statement by statement: assume the three
+// bootstrap roles of each account and region it deploys to (the pipeline's, an environment's in
+// another account, a replication store's in another region), read its source from the artifact
+// bucket, put its one cache object, use the artifact key, write its logs and its report groups,
+// and nothing else.
+func TestUpdateRole(t *testing.T) {
+	app := cdktest.NewApp()
+	env := func(account, region string) *awscdk.Environment {
+		return &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+	}
+	stack := awscdk.NewStack(app, jsii.String("Pipeline"), &awscdk.StackProps{Env: env(cdktest.Account, "eu-west-1")})
+	prod := awscdk.NewStack(app, jsii.String("Prod"), &awscdk.StackProps{Env: env(cdktest.OtherAccount, "eu-west-1")})
+	store := awscdk.NewStack(app, jsii.String("Store"), &awscdk.StackProps{Env: env(cdktest.Account, "us-east-1")})
+	p := pipeline.New(stack, jsii.String("Pipeline"), nil)
+	update := selfupdate.New(stack, jsii.String("SelfUpdate"), &selfupdate.Props{
+		Digest: jsii.String("d1g3st"), Targets: []awscdk.Stack{stack, prod, store, prod}, ArtifactBucket: p.ArtifactBucket, ArtifactKey: p.ArtifactKey,
+	})
+	source := awscodepipeline.NewArtifact(jsii.String("Source"), nil)
+	repo := awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("infra"))
+	p.AddStage("Source", awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+		ActionName: jsii.String("Source"), Repository: repo, Output: source,
+	}))
+	p.AddStage("SelfUpdate", update.NewAction(source))
+	s := cdktest.Synth(t, stack)
+	assert.Empty(t, s.NagErrors)
+
+	role := func(kind, account, region string) string {
+		return fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-%s-role-%s-%s", account, kind, account, region)
+	}
+	var roles []string
+	for _, where := range [][2]string{{cdktest.Account, "eu-west-1"}, {cdktest.OtherAccount, "eu-west-1"}, {cdktest.Account, "us-east-1"}} {
+		for _, kind := range []string{"deploy", "file-publishing", "lookup"} {
+			roles = append(roles, role(kind, where[0], where[1]))
+		}
+	}
+	slices.Sort(roles) // as aws-cdk-lib writes a statement's resources
+	project := s.LogicalIDs("AWS::CodeBuild::Project")[0]
+	bucket, key, logs := s.LogicalIDs("AWS::S3::Bucket"), s.LogicalIDs("AWS::KMS::Key")[0], s.LogicalIDs("AWS::Logs::LogGroup")[0]
+	artifacts := ""
+	for _, b := range bucket {
+		if strings.Contains(b, "ArtifactBucket") {
+			artifacts = b
+		}
+	}
+	getAtt := func(id string) string { return "${" + id + ".Arn}" }
+	want := []string{
+		"Allow logs:CreateLogStream,logs:PutLogEvents on " + getAtt(logs),
+		"Allow logs:CreateLogGroup,logs:CreateLogStream,logs:PutLogEvents on arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/${" + project + "}:*,arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/${" + project + "}",
+		"Allow codebuild:BatchPutCodeCoverages,codebuild:BatchPutTestCases,codebuild:CreateReport,codebuild:CreateReportGroup,codebuild:UpdateReport on arn:aws:codebuild:eu-west-1:123456789012:report-group/${" + project + "}-*",
+		"Allow kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on " + getAtt(key),
+		"Allow sts:AssumeRole on " + strings.Join(roles, ","),
+		"Allow s3:Abort*,s3:PutObject,s3:PutObjectLegalHold,s3:PutObjectRetention,s3:PutObjectTagging,s3:PutObjectVersionTagging on " + getAtt(artifacts) + "/self-update/cache.tar.gz",
+		"Allow s3:GetBucket*,s3:GetObject*,s3:List* on " + getAtt(artifacts) + "," + getAtt(artifacts) + "/*",
+	}
+	assert.Equal(t, want, statementsOf(t, s, "SelfUpdateProjectRoleDefaultPolicy"), "the update role's statements")
+
+	s.Has(t, "AWS::CodeBuild::Project", map[string]any{
+		"Environment": cdktest.ObjectLike(map[string]any{"ComputeType": "BUILD_GENERAL1_MEDIUM", "PrivilegedMode": false,
+			"EnvironmentVariables": []any{
+				map[string]any{"Name": "CACHE_BUCKET", "Type": "PLAINTEXT", "Value": map[string]any{"Ref": artifacts}},
+				map[string]any{"Name": "DEPLOYED_DIGEST", "Type": "PLAINTEXT", "Value": "d1g3st"},
+			}}),
+		"TimeoutInMinutes": 90,
+	})
+}
+
+// statementsOf renders each statement of the policy whose logical id starts with prefix as
+// "Effect actions on resources", references as ${id} and ${id.Arn}.
+func statementsOf(t *testing.T, s *cdktest.Synthesized, prefix string) []string {
+	t.Helper()
+	var out []string
+	for id, p := range s.Resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		doc := p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, st := range doc["Statement"].([]any) {
+			statement := st.(map[string]any)
+			out = append(out, fmt.Sprintf("%s %s on %s", statement["Effect"], render(statement["Action"]), render(statement["Resource"])))
+		}
+	}
+	require.NotEmpty(t, out, "no policy %s", prefix)
+	return out
+}
+
+func render(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = render(p)
+		}
+		return strings.Join(parts, ",")
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			return "${" + ref + "}"
+		}
+		if att, ok := v["Fn::GetAtt"].([]any); ok {
+			return "${" + att[0].(string) + "." + att[1].(string) + "}"
+		}
+		if join, ok := v["Fn::Join"].([]any); ok {
+			var b strings.Builder
+			for _, p := range join[1].([]any) {
+				b.WriteString(render(p))
+			}
+			return b.String()
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestNilProps: each required prop, in one line, before anything is created.
+func TestNilProps(t *testing.T) {
+	stack := cdktest.NewStack("T")
+	assert.PanicsWithValue(t, "selfupdate.New: props.Digest is required", func() { selfupdate.New(stack, jsii.String("U"), nil) })
+	assert.PanicsWithValue(t, "selfupdate.New: props.Targets is required", func() {
+		selfupdate.New(stack, jsii.String("U"), &selfupdate.Props{Digest: jsii.String("d")})
+	})
+	assert.PanicsWithValue(t, "selfupdate.New: props.ArtifactBucket is required", func() {
+		selfupdate.New(stack, jsii.String("U"), &selfupdate.Props{Digest: jsii.String("d"), Targets: []awscdk.Stack{stack}})
+	})
+	assert.PanicsWithValue(t, "selfupdate.NewReview: props.Repository is required", func() { selfupdate.NewReview(stack, jsii.String("R"), nil) })
+	assert.Empty(t, *stack.Node().Children())
+}
+
+// fakes are stand-ins for the commands the update script runs, each logging its command line to
+// $CALLS; FAKE_S3_CP=fail makes the cache's download fail, FAKE_DEPLOY the deploy's exit code.
+var fakes = map[string]string{
+	"aws": `#!/usr/bin/env bash
+echo "aws $*" >>"$CALLS"
+if [ "$1 $2" = "s3 cp" ] && [ "${3#s3://}" != "$3" ]; then
+  [ "${FAKE_S3_CP:-}" != fail ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"self-update/cache.tar.gz\" does not exist" >&2; exit 1; }
+  echo cache >"$4"
+fi
+`,
+	"npm": "#!/usr/bin/env bash\necho \"npm $*\" >>\"$CALLS\"\n",
+	"npx": "#!/usr/bin/env bash\necho \"npx $* GOTOOLCHAIN=${GOTOOLCHAIN:-}\" >>\"$CALLS\"\nexit \"${FAKE_DEPLOY:-0}\"\n",
+	"tar": "#!/usr/bin/env bash\necho \"tar $1\" >>\"$CALLS\"\n[ \"$1\" != -czf ] || : >\"$2\"\n",
+}
+
+// TestUpdateScript runs the update's buildspec commands, as CodeBuild does (one bash session,
+// the digest function first), in checkouts of an app, against stand-ins for aws, npm, npx and tar.
+// The digest it compares is the one package seed computes, which the stack carries.
+func TestUpdateScript(t *testing.T) {
+	bin := t.TempDir()
+	for name, body := range fakes {
+		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755))
+	}
+	spec := *selfupdate.Buildspec()
+	commands := spec["phases"].(map[string]any)["build"].(map[string]any)["commands"].([]string)
+	require.Len(t, commands, 2)
+	app := func(t *testing.T) string {
+		dir := t.TempDir()
+		for f, content := range map[string]string{
+			"cdk.json": "{}", "go.mod": "module x\n", "package-lock.json": "{}", "main.go": "package main\n",
+			"sample-app/main.go": "package main\n", "seed.json": `{"asset":"a","go":"go1.26.8","executables":[]}`,
+		} {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(content), 0o644))
+		}
+		return dir
+	}
+	run := func(t *testing.T, dir, deployed string, env ...string) (string, []string, int) {
+		calls := filepath.Join(t.TempDir(), "calls")
+		cmd := exec.Command("bash", "-c", strings.Join(commands, "\n"))
+		cmd.Dir = dir
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "DEPLOYED_DIGEST=" + deployed, "CACHE_BUCKET=artifacts", "HOME=" + t.TempDir()}, env...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		logged, _ := os.ReadFile(calls)
+		var made []string
+		if s := strings.TrimSpace(string(logged)); s != "" {
+			made = strings.Split(s, "\n")
+		}
+		return string(out), made, code
+	}
+
+	t.Run("nothing changed outside sample-app", func(t *testing.T) {
+		dir := app(t)
+		digest, err := seed.Digest(dir, nil)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "sample-app", "main.go"), []byte("package main // changed\n"), 0o644))
+		out, calls, code := run(t, dir, digest)
+		assert.Equal(t, 0, code, out)
+		assert.Empty(t, calls, "no AWS call, no npm, no CDK")
+		assert.Equal(t, "self-update: nothing outside sample-app/ changed since the deployed stacks were synthesized (digest "+digest[:12]+"): nothing to deploy\n", out)
+	})
+	t.Run("the app changed", func(t *testing.T) {
+		dir := app(t)
+		out, calls, code := run(t, dir, "0000", "FAKE_S3_CP=fail")
+		assert.Equal(t, 0, code, out)
+		assert.Contains(t, out, "self-update: the app changed outside sample-app/ (digest 0000 deployed, ")
+		assert.Contains(t, out, "self-update: no cache yet")
+		assert.Equal(t, []string{
+			"aws s3 cp s3://artifacts/self-update/cache.tar.gz " + calls[0][len("aws s3 cp s3://artifacts/self-update/cache.tar.gz "):],
+			"npm ci --no-audit --no-fund",
+			"npx cdk deploy --all --require-approval never --progress events GOTOOLCHAIN=go1.26.8",
+			"tar -czf",
+		}, calls[:4], "the deploy with the Go of the first deploy, then the caches saved")
+		assert.True(t, strings.HasPrefix(calls[4], "aws s3 cp "), calls)
+		assert.True(t, strings.HasSuffix(calls[4], " s3://artifacts/self-update/cache.tar.gz --only-show-errors"), calls)
+	})
+	t.Run("the deploy fails", func(t *testing.T) {
+		out, calls, code := run(t, app(t), "0000", "FAKE_DEPLOY=1")
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, "self-update: restored the Go and npm caches")
+		assert.Contains(t, calls, "tar -czf", "the caches are saved all the same")
+	})
+	t.Run("no app at the root", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "buildspec.yml"), []byte("version: 0.2\n"), 0o644))
+		out, calls, code := run(t, dir, "0000")
+		assert.Equal(t, 1, code)
+		assert.Empty(t, calls)
+		assert.Equal(t, "self-update: the repository holds no CDK app at its root (cdk.json, go.mod, package-lock.json, sample-app/): push this pipeline's app there first, see docs/self-update.md\n", out,
+			"one clear line")
+	})
+}
+
+// TestReviewCommands runs the review's commands in clones whose target commit has, or has not,
+// scripts/pr-diff: the target's script runs, never the pull request's.
+func TestReviewCommands(t *testing.T) {
+	git := func(dir string, args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.TrimSpace(string(out))
+	}
+	dir := t.TempDir()
+	git(dir, "init", "-q")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("x\n"), 0o644))
+	git(dir, "add", ".")
+	git(dir, "commit", "-qm", "no script")
+	bare := git(dir, "rev-parse", "HEAD")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "scripts"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scripts", "pr-diff"), []byte(`echo "target's pr-diff $*"`), 0o644))
+	git(dir, "add", ".")
+	git(dir, "commit", "-qm", "the script")
+	target := git(dir, "rev-parse", "HEAD")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scripts", "pr-diff"), []byte(`echo "the pull request's pr-diff"`), 0o644))
+
+	run := func(destination string) (string, error) {
+		cmd := exec.Command("bash", "-c", strings.Join(selfupdate.ReviewCommands, " &&\n"))
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "DESTINATION_COMMIT="+destination, "CODEBUILD_SRC_DIR="+dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(target)
+	require.NoError(t, err, out)
+	assert.Equal(t, "target's pr-diff "+target+" .review/comment.md\n", out)
+	out, err = run(bare)
+	assert.Error(t, err)
+	assert.Equal(t, "review: the target branch has no scripts/pr-diff: merge this pipeline's app into it first (docs/self-update.md)\n", out)
+}
