@@ -124,7 +124,7 @@ func (s Settings) checkEnvironments(failed map[string]bool) []error {
 	seen := map[string]int{}
 	stages := fixedStages
 	if s.SelfUpdate {
-		stages++ // UpdatePipeline, after Source
+		stages++ // SelfUpdate, after Source
 	}
 	for i, e := range s.Environments {
 		stages++
