@@ -203,6 +203,7 @@ func happyCalls(t *testing.T) []call {
 // commit, which finds the stacks' digest unchanged and deploys nothing (a deploy would fail: the
 // fake CLI emulates no update); the rest of the flow is the default's.
 func TestDryRunSelfUpdate(t *testing.T) {
+	tier.Deep(t)
 	d := newDryRun(t)
 	d.config = d.config.WithSelfUpdate()
 	r := d.record(t)
