@@ -285,14 +285,16 @@ func (c *Check) ProtectBranch(branch string) {
 // buildspec runs the checks, in props.Directory when it is given, then reports on the pull
 // request whatever their result. The report runs in a subshell, so that its set -euo pipefail and
 // its exits are its own: CodeBuild counts a command's last status only. With a CommentFile, the
-// report's shell first defines the function that adds it to the comment (comment.sh).
+// same command first defines the function that adds it to the comment (comment.sh).
 func buildspec(runtimes map[string]string, commands []string, props *Props) *map[string]any {
 	if props.Directory != nil {
 		commands = append([]string{"cd " + shellQuote(*props.Directory)}, commands...)
 	}
-	post := []string{"(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"}
+	post := "(\n" + strings.TrimPrefix(report, "#!/usr/bin/env bash\n") + ")"
 	if props.CommentFile != nil {
-		post = append([]string{strings.TrimPrefix(comment, "#!/usr/bin/env bash\n")}, post...)
+		// In the same command as the report: CodeBuild carries a command's exported variables to
+		// the next, not its functions (nor its arrays: aws/aws-cdk#26694).
+		post = strings.TrimPrefix(comment, "#!/usr/bin/env bash\n") + "\n" + post
 	}
 	spec := map[string]any{
 		"version": "0.2",
@@ -300,7 +302,7 @@ func buildspec(runtimes map[string]string, commands []string, props *Props) *map
 		"phases": map[string]any{
 			"install":    map[string]any{"runtime-versions": runtimes},
 			"build":      map[string]any{"commands": commands},
-			"post_build": map[string]any{"commands": post},
+			"post_build": map[string]any{"commands": []string{post}},
 		},
 	}
 	if len(props.CachePaths) > 0 {

@@ -146,7 +146,10 @@ func Buildspec() *map[string]any {
 		},
 		"phases": map[string]any{
 			"install": map[string]any{"runtime-versions": Runtimes},
-			"build":   map[string]any{"commands": []string{digest, "(\n" + strings.TrimPrefix(script, "#!/usr/bin/env bash\n") + ")"}},
+			// One command: CodeBuild carries a command's exported variables to the next, not its
+			// functions (nor its arrays: aws/aws-cdk#26694, "put that in a script file"), so the
+			// function is defined where it is called.
+			"build": map[string]any{"commands": []string{digest + "\n(\n" + strings.TrimPrefix(script, "#!/usr/bin/env bash\n") + ")"}},
 		},
 	}
 }
