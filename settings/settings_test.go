@@ -296,6 +296,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"deploymentConfig: no environment uses it"}},
 		{"self-update in PARALLEL mode", map[string]any{"selfUpdate": "true", "executionMode": "PARALLEL", "stageRollback": "false", "bakeMinutes": "0"},
 			[]string{"selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side"}},
+		{"self-update on an unprotected branch", map[string]any{"selfUpdate": "true", "pullRequestChecks": "false"},
+			[]string{"selfUpdate: true deploys infrastructure from the branch, and pullRequestChecks=false leaves the branch open to every operator's push, unreviewed; keep pullRequestChecks=true, or selfUpdate=false"}},
 		{"many problems at once", map[string]any{"repositoryName": "a b", "approval": "x", "fleetSize": "99", "notifications": `[{"protocol":"pager","endpoint":"x"}]`},
 			[]string{"repositoryName: ", "approval: ", "fleetSize: ", "notifications[0]: "}},
 	}

@@ -105,11 +105,21 @@ func (s Settings) parallel() []error {
 // PARALLEL mode runs executions side by side through every stage, while SUPERSEDED and QUEUED
 // let one execution at a time into a stage (CodePipeline's user guide, "How pipeline executions
 // work": https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html).
+//
+// And without pull-request checks the branch is not protected: any operator's push would deploy
+// infrastructure with the CDK's deploy roles (administrator by default), unreviewed.
 func (s Settings) selfUpdating() []error {
-	if s.SelfUpdate && s.ExecutionMode == "PARALLEL" {
-		return []error{errors.New("selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side, so two could update the same stack at once, which CloudFormation refuses; use executionMode SUPERSEDED or QUEUED, or selfUpdate=false")}
+	if !s.SelfUpdate {
+		return nil
 	}
-	return nil
+	var errs []error
+	if s.ExecutionMode == "PARALLEL" {
+		errs = append(errs, errors.New("selfUpdate: true deploys the pipeline's stacks from its executions, and executionMode PARALLEL runs executions side by side, so two could update the same stack at once, which CloudFormation refuses; use executionMode SUPERSEDED or QUEUED, or selfUpdate=false"))
+	}
+	if !s.PullRequestChecks {
+		errs = append(errs, errors.New("selfUpdate: true deploys infrastructure from the branch, and pullRequestChecks=false leaves the branch open to every operator's push, unreviewed; keep pullRequestChecks=true, or selfUpdate=false"))
+	}
+	return errs
 }
 
 // CheckPlace reports what the settings ask that a stack in account and region cannot do:

@@ -308,6 +308,7 @@ func (parts *stackParts) newOperators(checks []*pullrequest.Check) *operators.Op
 	return operators.New(parts.stack, jsii.String("Operators"), &operators.Props{
 		Repository: parts.source.Repository, ProtectedBranch: protected, Pipeline: parts.pipeline.Pipeline, Projects: projects, LogGroups: logs,
 		ReportGroups: []awscodebuild.IReportGroup{parts.build.ReportGroup}, DeploymentGroups: groups, Users: parts.settings.OperatorUsers,
+		NoManualStart: parts.settings.SelfUpdate,
 	})
 }
 

@@ -120,6 +120,11 @@ func TestSelfUpdate(t *testing.T) {
 	assert.Contains(t, p.Text(), `"Sid":"ProtectedBranchChangesOnlyThroughPullRequests"`, "the operators still cannot push to the branch")
 	operators, err := p.Permissions("Operators/Group")
 	require.NoError(t, err)
+	// A start by hand may name any commit: the update stage would deploy it unreviewed.
+	assert.Contains(t, operators, "Deny codepipeline:StartPipelineExecution on arn:aws:codepipeline:eu-west-1:123456789012:${Pipeline/Pipeline}", strings.Join(operators, "\n"))
+	assert.False(t, slices.ContainsFunc(operators, func(l string) bool {
+		return strings.HasPrefix(l, "Allow ") && strings.Contains(l, "codepipeline:StartPipelineExecution")
+	}), "the operators may not start it")
 	for _, logs := range []string{"SelfUpdate/Logs", "InfrastructureReview/Logs"} {
 		assert.True(t, slices.ContainsFunc(operators, func(l string) bool {
 			return strings.HasPrefix(l, "Allow logs:") && strings.Contains(l, "${"+logs+".Arn}")

@@ -51,6 +51,14 @@ type Props struct {
 	// Users are the names of existing IAM users to add to the group.
 	// Default: none.
 	Users []string
+	// NoManualStart denies operators starting the Pipeline by hand. A start may name any commit
+	// of the repository, of any branch, as its source (a source revision override,
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html),
+	// so a pipeline that deploys its own infrastructure from its source before any approval would
+	// deploy a commit no pull request reviewed. Retrying and rolling back stages stay allowed:
+	// they rerun revisions the pipeline already took from its branch.
+	// Default: false; operators may start it.
+	NoManualStart bool
 }
 
 // Operators is the operators' IAM group.
@@ -116,9 +124,20 @@ func New(scope constructs.Construct, id *string, props *Props) *Operators {
 	}
 	if p := props.Pipeline; p != nil {
 		arn := *p.PipelineArn()
-		allow([]string{"codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution",
+		actions := []string{"codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution",
 			"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
-			"codepipeline:ListPipelineExecutions", "codepipeline:ListActionExecutions"}, arn)
+			"codepipeline:ListPipelineExecutions", "codepipeline:ListActionExecutions"}
+		if props.NoManualStart {
+			actions = actions[1:]
+			// A deny too, so that no other grant of the operators' lets them.
+			o.Group.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("NoManualStartOfASelfUpdatingPipeline"),
+				Effect:    awsiam.Effect_DENY,
+				Actions:   jsii.Strings("codepipeline:StartPipelineExecution"),
+				Resources: jsii.Strings(arn),
+			}))
+		}
+		allow(actions, arn)
 		// IAM authorizes these on the stage (<pipeline ARN>/<stage>), not on the pipeline.
 		allow([]string{"codepipeline:RetryStageExecution", "codepipeline:RollbackStage", "codepipeline:OverrideStageCondition"}, arn+"/*")
 	}
