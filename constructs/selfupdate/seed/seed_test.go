@@ -72,6 +72,10 @@ func TestStageAndReproduce(t *testing.T) {
 	ctx["selfUpdate"] = "TRUE"
 	ctx["fleetSize"] = "3"
 	ctx["notifications"] = `[{"protocol":"email","endpoint":"ops@example.com"}]`
+	ctx["@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"] = "FALSE"
+	// What the CDK CLI sets by itself (cdk validate, aws-cdk 2.1148), and a flag the app does not
+	// define: neither is a -c value of the deploy.
+	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
 	ctx["@aws-cdk/aws-lambda:recognizeVersionProps"] = "true"
 	ctx["aws:cdk:bundling-stacks"] = []any{"**"}
 	ctx["availability-zones:account=123456789012:region=eu-west-1"] = []any{"eu-west-1a"}
@@ -87,7 +91,11 @@ func TestStageAndReproduce(t *testing.T) {
 	assert.Equal(t, true, doc.Context["selfUpdate"])
 	assert.Equal(t, 3.0, doc.Context["fleetSize"])
 	assert.Equal(t, []any{map[string]any{"protocol": "email", "endpoint": "ops@example.com"}}, doc.Context["notifications"])
-	assert.Equal(t, true, doc.Context["@aws-cdk/aws-lambda:recognizeVersionProps"])
+	assert.Equal(t, false, doc.Context["@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"], "a feature flag of the app")
+	for _, k := range []string{"@aws-cdk/core:failSynthOnValidationErrors", "@aws-cdk/aws-lambda:recognizeVersionProps"} {
+		_, seeded := doc.Context[k]
+		assert.False(t, seeded, "%s: the CLI's own key, or a flag the app does not define", k)
+	}
 	assert.NotContains(t, doc.Context, "aws:cdk:bundling-stacks", "the CLI's own keys")
 	assert.NotContains(t, doc.Context, "availability-zones:account=123456789012:region=eu-west-1", "lookups belong in cdk.context.json")
 	want, err := settings.Parse(ctx)
@@ -233,4 +241,18 @@ func tree(t *testing.T, dir string) map[string]string {
 		out[f] = string(b)
 	}
 	return out
+}
+
+// TestOverridesTakeTheAppsKeysOnly: a key the CDK CLI puts in the context by itself is not a -c
+// value, and would otherwise make the seeded cdk.json, and so the stored digest, differ from what
+// the update stage computes from the repository.
+func TestOverridesTakeTheAppsKeysOnly(t *testing.T) {
+	config := []byte(`{"context":{"fleetSize":2,"@aws-cdk/aws-ec2:restrictDefaultSecurityGroup":true}}`)
+	got, err := Overrides(config, map[string]any{
+		"fleetSize": "2", "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup": "false",
+		"@aws-cdk/core:failSynthOnValidationErrors": false, "@aws-cdk/core:newStyleStackSynthesis": "true",
+		"aws:cdk:enable-path-metadata": true, "branch": "trunk",
+	}, settings.Keys)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"@aws-cdk/aws-ec2:restrictDefaultSecurityGroup": false, "branch": "trunk"}, got)
 }
