@@ -52,10 +52,11 @@ const (
 var Excluded = []string{".git", "node_modules", "cdk.out", "bin", "reports", "bundle", "*.test", ".idea", ".vscode"}
 
 // LibraryOnly patterns stay out of the seed outside AppDir: the library's own tests and their
-// fixtures (the default stack's snapshot, the rehearsal's shims), its CI script, and the binary `go
-// build` leaves at the root. They test the library's defaults, not the deployed app, and the
-// synthesis never reads them. The application's tests, in AppDir, stay.
-var LibraryOnly = []string{"*_test.go", "*.test.js", "testdata", ".ci", "cdk-pipeline"}
+// fixtures (the default stack's snapshot, the rehearsal's shims), the test helper package that
+// embeds fixtures of testdata (doratest: without them it would not compile), its CI script, and
+// the binary `go build` leaves at the root. They test the library's defaults, not the deployed
+// app, and the synthesis never reads them. The application's tests, in AppDir, stay.
+var LibraryOnly = []string{"*_test.go", "*.test.js", "testdata", "doratest", ".ci", "cdk-pipeline"}
 
 // Record is what a seed remembers of the deploy that made it.
 type Record struct {

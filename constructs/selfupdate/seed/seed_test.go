@@ -256,3 +256,32 @@ func TestOverridesTakeTheAppsKeysOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"@aws-cdk/aws-ec2:restrictDefaultSecurityGroup": false, "branch": "trunk"}, got)
 }
+
+// TestSeedLoads: every package of the seeded repository, the app's module and the application's,
+// loads as the go command builds it: no file it embeds or imports is left out of the seed.
+func TestSeedLoads(t *testing.T) {
+	staged, err := Stage(root, filepath.Join(t.TempDir(), "seed"), context(t), settings.Keys)
+	require.NoError(t, err)
+	for _, module := range []string{".", AppDir} {
+		// The whole -json: with a field list, go list leaves out what it does not print, the
+		// embedded files among them, and with them their errors.
+		cmd := exec.Command("go", "list", "-e", "-json", "./...")
+		cmd.Dir = filepath.Join(staged.Dir, module)
+		out, err := cmd.Output()
+		require.NoError(t, err, "go list in the seed's %s", module)
+		dec := json.NewDecoder(strings.NewReader(string(out)))
+		packages := 0
+		for dec.More() {
+			var p struct {
+				ImportPath string
+				Error      *struct{ Err string }
+				DepsErrors []struct{ Err string }
+			}
+			require.NoError(t, dec.Decode(&p))
+			packages++
+			assert.Nil(t, p.Error, "%s does not load in the seed", p.ImportPath)
+			assert.Empty(t, p.DepsErrors, "%s: a dependency does not load in the seed", p.ImportPath)
+		}
+		assert.NotZero(t, packages, module)
+	}
+}
