@@ -182,7 +182,8 @@ func TestDigestCommand(t *testing.T) {
 	require.NoError(t, err, string(out))
 	assert.Equal(t, want, strings.TrimSpace(string(out)))
 
-	files, err := List(dir)
+	// The folder's files, as the update stage's checkout has them: its .git is no repository.
+	files, err := walk(dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Z", "a b/c d", "a-b", "a.b", "a/b", "main.go", "sample-app/main.go", "sample-app/x_test.go", "é/x"}, files)
 }
@@ -232,7 +233,7 @@ func copyAs0644(src, dst string) error {
 // tree is every file of dir with its content.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	files, err := List(dir)
+	files, err := walk(dir)
 	require.NoError(t, err)
 	out := map[string]string{}
 	for _, f := range files {
@@ -284,4 +285,53 @@ func TestSeedLoads(t *testing.T) {
 		}
 		assert.NotZero(t, packages, module)
 	}
+}
+
+// TestListTakesWhatGitTracks: in a git work tree the seed is what git tracks there, less what it
+// always leaves out: an untracked binary, .env or key in the developer's folder, and a tracked file
+// deleted from the work tree, stay out. A folder outside git, as the update stage's checkout (the
+// source zip holds only tracked files), or a copy git does not track, is listed whole.
+func TestListTakesWhatGitTracks(t *testing.T) {
+	write := func(dir string, files ...string) {
+		for _, f := range files {
+			p := filepath.Join(dir, filepath.FromSlash(f))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte(f), 0o644))
+		}
+	}
+	git := func(dir string, args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	tracked := []string{"cdk.json", "main.go", "sample-app/main.go", "stacks/a b.go"}
+	repo := t.TempDir()
+	write(repo, tracked...)
+	write(repo, "gone.go", "testdata/f.json", "node_modules/x/index.js", "sample-app/bin/tool")
+	git(repo, "init", "-q")
+	git(repo, "add", "-f", ".")
+	require.NoError(t, os.Remove(filepath.Join(repo, "gone.go")))
+	write(repo, ".env", "deploy.pem", "cdk-tool", "sample-app/secret.txt", "stacks/scratch.go")
+
+	files, err := List(repo)
+	require.NoError(t, err)
+	assert.Equal(t, tracked, files, "what git tracks, less what the seed always leaves out")
+	sub, err := List(filepath.Join(repo, "sample-app"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"main.go"}, sub, "below the work tree's top: relative to the folder")
+
+	// A copy in a folder git does not track, inside the work tree, and the same copy outside git.
+	for _, dir := range []string{filepath.Join(repo, "copy"), t.TempDir()} {
+		write(dir, "main.go", ".env", "testdata/f.json")
+		files, err := List(dir)
+		require.NoError(t, err)
+		assert.Equal(t, []string{".env", "main.go"}, files, "%s: every file but what the seed always leaves out", dir)
+	}
+
+	// A .git where git fails is an error, not a walk that would take the untracked files.
+	broken := t.TempDir()
+	write(broken, ".git/HEAD", "main.go")
+	_, err = List(broken)
+	assert.ErrorContains(t, err, "is in a git work tree, and git ls-files failed there")
 }
