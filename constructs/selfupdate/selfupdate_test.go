@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,6 +105,29 @@ func TestUpdateRole(t *testing.T) {
 	}
 	assert.Equal(t, want, statementsOf(t, s, "SelfUpdateProjectRoleDefaultPolicy"), "the update role's statements")
 
+	// The artifact bucket's policy: TLS only, and nobody but the update's role writes or deletes
+	// under self-update/, where the cache the update extracts as root lives.
+	var bucketPolicy []string
+	for _, bp := range s.Resources("AWS::S3::BucketPolicy") {
+		props := bp["Properties"].(map[string]any)
+		if render(props["Bucket"]) != "${"+artifacts+"}" {
+			continue
+		}
+		for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			statement := st.(map[string]any)
+			condition, _ := json.Marshal(statement["Condition"])
+			if c, ok := statement["Condition"].(map[string]any)["ArnNotEquals"]; ok {
+				condition = []byte(`{"ArnNotEquals":{"aws:PrincipalArn":"` + render(c.(map[string]any)["aws:PrincipalArn"]) + `"}}`)
+			}
+			bucketPolicy = append(bucketPolicy, fmt.Sprintf("%v %s %s on %s by %s if %s", statement["Sid"], statement["Effect"], render(statement["Action"]),
+				render(statement["Resource"]), render(statement["Principal"]), condition))
+		}
+	}
+	assert.Equal(t, []string{
+		`<nil> Deny s3:* on ` + getAtt(artifacts) + "," + getAtt(artifacts) + `/* by {"AWS":"*"} if {"Bool":{"aws:SecureTransport":"false"}}`,
+		`OnlyTheSelfUpdateWritesItsCache Deny s3:DeleteObject*,s3:PutObject* on ` + getAtt(artifacts) + `/self-update/* by {"AWS":"*"} if {"ArnNotEquals":{"aws:PrincipalArn":"${SelfUpdateProjectRole` + roleSuffix(t, s) + `.Arn}"}}`,
+	}, bucketPolicy, "the artifact bucket's policy")
+
 	s.Has(t, "AWS::CodeBuild::Project", map[string]any{
 		"Environment": cdktest.ObjectLike(map[string]any{"ComputeType": "BUILD_GENERAL1_MEDIUM", "PrivilegedMode": false,
 			"EnvironmentVariables": []any{
@@ -111,6 +136,18 @@ func TestUpdateRole(t *testing.T) {
 			}}),
 		"TimeoutInMinutes": 90,
 	})
+}
+
+// roleSuffix is the hash at the end of the update role's logical id.
+func roleSuffix(t *testing.T, s *cdktest.Synthesized) string {
+	t.Helper()
+	for _, id := range s.LogicalIDs("AWS::IAM::Role") {
+		if rest, ok := strings.CutPrefix(id, "SelfUpdateProjectRole"); ok {
+			return rest
+		}
+	}
+	t.Fatal("no update role")
+	return ""
 }
 
 // statementsOf renders each statement of the policy whose logical id starts with prefix as
@@ -173,6 +210,14 @@ func TestNilProps(t *testing.T) {
 	})
 	assert.PanicsWithValue(t, "selfupdate.NewReview: props.Repository is required", func() { selfupdate.NewReview(stack, jsii.String("R"), nil) })
 	assert.Empty(t, *stack.Node().Children())
+
+	// An imported artifact bucket: its policy, and so who may write the cache, is not the stack's.
+	other := cdktest.NewStack("I")
+	assert.PanicsWithValue(t, "selfupdate.New: props.ArtifactBucket: the stack cannot change its bucket policy (an imported bucket): the update's cache needs a policy that only the update's role may write it", func() {
+		selfupdate.New(other, jsii.String("U"), &selfupdate.Props{Digest: jsii.String("d"), Targets: []awscdk.Stack{other},
+			ArtifactBucket: awss3.Bucket_FromBucketName(other, jsii.String("B"), jsii.String("artifacts")),
+			ArtifactKey:    awskms.NewKey(other, jsii.String("K"), nil)})
+	})
 }
 
 // fakes are stand-ins for the commands the update script runs, each logging its command line to
