@@ -85,6 +85,21 @@ func TestSelfUpdate(t *testing.T) {
 	}
 	assert.ElementsMatch(t, want, assumed, "the three bootstrap roles of each account and region the app deploys to, and no other role")
 
+	// The cache the update extracts as root: only the update's role writes or deletes it, not the
+	// Build project's role, which runs the application's build and may write the rest of the bucket.
+	var cacheGuard []string
+	for _, bp := range p.Resources("AWS::S3::BucketPolicy") {
+		props := bp["Properties"].(object)
+		for _, st := range props["PolicyDocument"].(object)["Statement"].([]any) {
+			if st := st.(object); st["Sid"] == "OnlyTheSelfUpdateWritesItsCache" {
+				cacheGuard = append(cacheGuard, p.Render(props["Bucket"])+": "+st["Effect"].(string)+" "+p.Render(st["Action"])+" on "+p.Render(st["Resource"])+
+					" by "+toJSON(st["Principal"])+" unless "+p.Render(st["Condition"].(object)["ArnNotEquals"].(object)["aws:PrincipalArn"]))
+			}
+		}
+	}
+	assert.Equal(t, []string{`${Pipeline/ArtifactBucket}: Deny ["s3:DeleteObject*","s3:PutObject*"] on ${Pipeline/ArtifactBucket.Arn}/self-update/* by {"AWS":"*"} unless ${SelfUpdate/Project/Role.Arn}`}, cacheGuard)
+	assert.Contains(t, permissionsOf(t, p, "Build/Project/Role"), readWriteArtifacts, "the Build role's grant, which the deny overrides under self-update/")
+
 	// The seed: the recorded asset hash and executables, not the staged folder's.
 	repo := p.Props("AWS::CodeCommit::Repository")
 	sum := sha256.Sum256([]byte(staged.Record.Asset))

@@ -5,7 +5,7 @@
 //
 // The update stage's build runs the app's pinned CDK CLI with the CDK bootstrap roles of every
 // account and region the app deploys to; its own role may assume those roles, read its source,
-// write its logs and its cache, and nothing else. What the bootstrap roles may do is what the
+// write its logs and its cache, and nothing else; and nothing else may write its cache. What the bootstrap roles may do is what the
 // accounts were bootstrapped with: docs/security.md.
 package selfupdate
 
@@ -36,7 +36,11 @@ import (
 var script string
 
 // CacheKey is the object of the artifact bucket that keeps the update's Go and npm caches.
-const CacheKey = "self-update/cache.tar.gz"
+const CacheKey = CachePrefix + "cache.tar.gz"
+
+// CachePrefix is the update's own prefix of the artifact bucket: only the update's role may write
+// or delete there (see protectCache).
+const CachePrefix = "self-update/"
 
 // Runtimes are the buildspec's runtime-versions: the Go that go.mod names (the image defaults to
 // 1.20) and a Node.js the pinned CDK CLI supports.
@@ -59,7 +63,9 @@ type Props struct {
 	// Default: none; required.
 	Targets []awscdk.Stack
 	// ArtifactBucket is the pipeline's artifact bucket: the update reads its source there, and
-	// keeps its cache there under CacheKey.
+	// keeps its cache there under CacheKey. Its policy gets a statement that denies every other
+	// principal writing under CachePrefix, so it must be a bucket of the stack, not an imported
+	// one.
 	// Default: none; required.
 	ArtifactBucket awss3.IBucket
 	// ArtifactKey encrypts ArtifactBucket, and the update's logs.
@@ -115,10 +121,33 @@ func New(scope constructs.Construct, id *string, props *Props) *Update {
 		Actions: jsii.Strings("sts:AssumeRole"), Resources: &roles,
 	}))
 	props.ArtifactBucket.GrantPut(u.Project, jsii.String(CacheKey))
+	protectCache(props.ArtifactBucket, u.Project.Role())
 	secure.SuppressPolicies(u.Project, "AwsSolutions-IAM5",
 		"The library scopes the update's role to its own log streams and report groups (named after the project), the artifact bucket's objects it reads its source from, and the artifact key.",
 		slices.Concat(secure.CodeBuildOwnGrants, secure.ArtifactGrants)...)
 	return u
+}
+
+// protectCache denies every principal but role, the update's, writing or deleting under
+// CachePrefix of bucket. The update extracts its cache as root and then runs go, npm and npx with
+// the bootstrap roles; the other roles that may write the artifact bucket (the Build project's,
+// which runs the application's build and its dependencies; the pipeline's and its actions') could
+// otherwise replace the cache with one that runs their code there. aws:PrincipalArn is the role's
+// ARN for any session of the role (IAM's global condition keys), so the condition names the role
+// however CodeBuild names its session. CodePipeline's own objects are under the pipeline's name,
+// never this prefix; S3 Lifecycle's expirations are not requests a bucket policy governs.
+func protectCache(bucket awss3.IBucket, role awsiam.IRole) {
+	added := bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheSelfUpdateWritesItsCache"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject*", "s3:DeleteObject*"),
+		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String(CachePrefix + "*"))),
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
+	}))
+	if !*added.StatementAdded {
+		panic("selfupdate.New: props.ArtifactBucket: the stack cannot change its bucket policy (an imported bucket): the update's cache needs a policy that only the update's role may write it")
+	}
 }
 
 // NewAction returns the pipeline action that runs the update on input, the Source action's

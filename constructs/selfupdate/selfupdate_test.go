@@ -1,6 +1,8 @@
 package selfupdate_test
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,6 +107,29 @@ func TestUpdateRole(t *testing.T) {
 	}
 	assert.Equal(t, want, statementsOf(t, s, "SelfUpdateProjectRoleDefaultPolicy"), "the update role's statements")
 
+	// The artifact bucket's policy: TLS only, and nobody but the update's role writes or deletes
+	// under self-update/, where the cache the update extracts as root lives.
+	var bucketPolicy []string
+	for _, bp := range s.Resources("AWS::S3::BucketPolicy") {
+		props := bp["Properties"].(map[string]any)
+		if render(props["Bucket"]) != "${"+artifacts+"}" {
+			continue
+		}
+		for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			statement := st.(map[string]any)
+			condition, _ := json.Marshal(statement["Condition"])
+			if c, ok := statement["Condition"].(map[string]any)["ArnNotEquals"]; ok {
+				condition = []byte(`{"ArnNotEquals":{"aws:PrincipalArn":"` + render(c.(map[string]any)["aws:PrincipalArn"]) + `"}}`)
+			}
+			bucketPolicy = append(bucketPolicy, fmt.Sprintf("%v %s %s on %s by %s if %s", statement["Sid"], statement["Effect"], render(statement["Action"]),
+				render(statement["Resource"]), render(statement["Principal"]), condition))
+		}
+	}
+	assert.Equal(t, []string{
+		`<nil> Deny s3:* on ` + getAtt(artifacts) + "," + getAtt(artifacts) + `/* by {"AWS":"*"} if {"Bool":{"aws:SecureTransport":"false"}}`,
+		`OnlyTheSelfUpdateWritesItsCache Deny s3:DeleteObject*,s3:PutObject* on ` + getAtt(artifacts) + `/self-update/* by {"AWS":"*"} if {"ArnNotEquals":{"aws:PrincipalArn":"${SelfUpdateProjectRole` + roleSuffix(t, s) + `.Arn}"}}`,
+	}, bucketPolicy, "the artifact bucket's policy")
+
 	s.Has(t, "AWS::CodeBuild::Project", map[string]any{
 		"Environment": cdktest.ObjectLike(map[string]any{"ComputeType": "BUILD_GENERAL1_MEDIUM", "PrivilegedMode": false,
 			"EnvironmentVariables": []any{
@@ -111,6 +138,18 @@ func TestUpdateRole(t *testing.T) {
 			}}),
 		"TimeoutInMinutes": 90,
 	})
+}
+
+// roleSuffix is the hash at the end of the update role's logical id.
+func roleSuffix(t *testing.T, s *cdktest.Synthesized) string {
+	t.Helper()
+	for _, id := range s.LogicalIDs("AWS::IAM::Role") {
+		if rest, ok := strings.CutPrefix(id, "SelfUpdateProjectRole"); ok {
+			return rest
+		}
+	}
+	t.Fatal("no update role")
+	return ""
 }
 
 // statementsOf renders each statement of the policy whose logical id starts with prefix as
@@ -173,21 +212,81 @@ func TestNilProps(t *testing.T) {
 	})
 	assert.PanicsWithValue(t, "selfupdate.NewReview: props.Repository is required", func() { selfupdate.NewReview(stack, jsii.String("R"), nil) })
 	assert.Empty(t, *stack.Node().Children())
+
+	// An imported artifact bucket: its policy, and so who may write the cache, is not the stack's.
+	other := cdktest.NewStack("I")
+	assert.PanicsWithValue(t, "selfupdate.New: props.ArtifactBucket: the stack cannot change its bucket policy (an imported bucket): the update's cache needs a policy that only the update's role may write it", func() {
+		selfupdate.New(other, jsii.String("U"), &selfupdate.Props{Digest: jsii.String("d"), Targets: []awscdk.Stack{other},
+			ArtifactBucket: awss3.Bucket_FromBucketName(other, jsii.String("B"), jsii.String("artifacts")),
+			ArtifactKey:    awskms.NewKey(other, jsii.String("K"), nil)})
+	})
 }
 
 // fakes are stand-ins for the commands the update script runs, each logging its command line to
-// $CALLS; FAKE_S3_CP=fail makes the cache's download fail, FAKE_DEPLOY the deploy's exit code.
+// $CALLS; FAKE_S3_CP=fail makes the cache's download fail, FAKE_CACHE is the archive it gives
+// otherwise, FAKE_DEPLOY the deploy's exit code. tar is GNU tar itself ($REAL_TAR), with / (the
+// update's -C) made $FAKE_ROOT; it logs its first argument and its long options.
 var fakes = map[string]string{
 	"aws": `#!/usr/bin/env bash
 echo "aws $*" >>"$CALLS"
 if [ "$1 $2" = "s3 cp" ] && [ "${3#s3://}" != "$3" ]; then
   [ "${FAKE_S3_CP:-}" != fail ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"self-update/cache.tar.gz\" does not exist" >&2; exit 1; }
-  echo cache >"$4"
+  cp "$FAKE_CACHE" "$4"
 fi
 `,
 	"npm": "#!/usr/bin/env bash\necho \"npm $*\" >>\"$CALLS\"\n",
 	"npx": "#!/usr/bin/env bash\necho \"npx $* GOTOOLCHAIN=${GOTOOLCHAIN:-}\" >>\"$CALLS\"\nexit \"${FAKE_DEPLOY:-0}\"\n",
-	"tar": "#!/usr/bin/env bash\necho \"tar $1\" >>\"$CALLS\"\n[ \"$1\" != -czf ] || : >\"$2\"\n",
+	"tar": `#!/usr/bin/env bash
+line="tar $1" args=()
+for a in "$@"; do
+  case $a in --?*) line="$line $a" ;; /) a=$FAKE_ROOT ;; esac
+  args+=("$a")
+done
+echo "$line" >>"$CALLS"
+exec "$REAL_TAR" "${args[@]}"
+`,
+}
+
+// entry is one member of a test's cache archive.
+type entry struct {
+	name, link string
+	kind       byte
+}
+
+// archive writes a gzip tar archive of entries (a regular file unless kind says otherwise) and
+// returns its path.
+func archive(t *testing.T, entries ...entry) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cache.tar.gz")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.kind, Mode: 0o644, Uid: 4242, Gid: 4242}
+		if e.kind == 0 {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.name))
+		}
+		if e.kind == tar.TypeDir {
+			h.Mode = 0o755
+		}
+		require.NoError(t, tw.WriteHeader(h))
+		if h.Typeflag == tar.TypeReg {
+			_, err := tw.Write([]byte(e.name))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+	return path
+}
+
+// goodCache is an archive as the update saves it: the three cache folders.
+func goodCache(t *testing.T) string {
+	return archive(t, entry{name: "root/.cache/go-mod/", kind: tar.TypeDir}, entry{name: "root/.cache/go-mod/cache/download/x.zip"},
+		entry{name: "root/.cache/go-build/", kind: tar.TypeDir}, entry{name: "root/.cache/go-build/00/a-d"},
+		entry{name: "root/.npm/", kind: tar.TypeDir}, entry{name: "root/.npm/_cacache/index"})
 }
 
 // TestUpdateScript runs the update's buildspec commands, as CodeBuild does (one bash session,
@@ -212,13 +311,22 @@ func TestUpdateScript(t *testing.T) {
 		}
 		return dir
 	}
+	realTar, err := exec.LookPath("tar")
+	require.NoError(t, err)
+	// root is the file system the update's tar sees as /, with the folders a deploy fills.
+	var root string
 	run := func(t *testing.T, dir, deployed string, env ...string) (string, []string, int) {
+		root = t.TempDir()
+		for _, folder := range []string{"root/.cache/go-mod", "root/.cache/go-build", "root/.npm"} {
+			require.NoError(t, os.MkdirAll(filepath.Join(root, folder), 0o755))
+		}
 		calls := filepath.Join(t.TempDir(), "calls")
 		// Each command in a shell of its own, as CodeBuild runs them: a function defined in one
 		// command is gone in the next.
 		cmd := exec.Command("bash", append([]string{"-c", `for c in "$@"; do bash -c "$c" || exit; done`, "codebuild"}, commands...)...)
 		cmd.Dir = dir
-		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "DEPLOYED_DIGEST=" + deployed, "CACHE_BUCKET=artifacts", "HOME=" + t.TempDir()}, env...)
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "DEPLOYED_DIGEST=" + deployed, "CACHE_BUCKET=artifacts", "HOME=" + t.TempDir(),
+			"REAL_TAR=" + realTar, "FAKE_ROOT=" + root, "FAKE_CACHE=" + goodCache(t)}, env...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if exit, ok := err.(*exec.ExitError); ok {
@@ -263,8 +371,47 @@ func TestUpdateScript(t *testing.T) {
 		out, calls, code := run(t, app(t), "0000", "FAKE_DEPLOY=1")
 		assert.Equal(t, 1, code, out)
 		assert.Contains(t, out, "self-update: restored the Go and npm caches")
+		assert.Contains(t, calls, "tar -xzf --no-same-owner --no-same-permissions", "extracted as root, owned by root")
+		assert.FileExists(t, filepath.Join(root, "root/.npm/_cacache/index"))
+		assert.FileExists(t, filepath.Join(root, "root/.cache/go-build/00/a-d"))
 		assert.Contains(t, calls, "tar -czf", "the caches are saved all the same")
 	})
+	// A cache another principal wrote would run its code as root, and in go, npm and npx with
+	// the bootstrap roles: anything but files and folders below the cache folders is refused
+	// before a byte is extracted, and the deploy goes on without the cache.
+	for name, c := range map[string]struct {
+		entries []entry
+		reason  string
+	}{
+		"a symbolic link": {[]entry{{name: "root/.npm/bin", link: "/usr/local/bin", kind: tar.TypeSymlink}}, "it holds a link or a special file: lrw-r--r-- "},
+		"a hard link":     {[]entry{{name: "root/.npm/passwd", link: "etc/passwd", kind: tar.TypeLink}}, "it holds a link or a special file: hrw-r--r-- "},
+		"a device":        {[]entry{{name: "root/.npm/mem", kind: tar.TypeChar}}, "it holds a link or a special file: crw-r--r-- "},
+		"an absolute path": {[]entry{{name: "/etc/cron.d/evil"}},
+			"it holds an absolute path or ..: /etc/cron.d/evil"},
+		"a dot-dot": {[]entry{{name: "root/.npm/../../usr/local/bin/go"}},
+			"it holds an absolute path or ..: root/.npm/../../usr/local/bin/go"},
+		"another folder": {[]entry{{name: "root/.bashrc"}},
+			"it holds a file outside root/.cache/go-mod root/.cache/go-build root/.npm: root/.bashrc"},
+		"a folder named like a cache folder": {[]entry{{name: "root/.npmrc"}},
+			"it holds a file outside root/.cache/go-mod root/.cache/go-build root/.npm: root/.npmrc"},
+		"no archive": {nil, "it is no gzip tar archive"},
+	} {
+		t.Run("a cache with "+name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), "cache.tar.gz")
+			if c.entries == nil {
+				require.NoError(t, os.WriteFile(bad, []byte("not an archive"), 0o644))
+			} else {
+				bad = archive(t, append([]entry{{name: "root/.npm/_cacache/index"}}, c.entries...)...)
+			}
+			out, calls, code := run(t, app(t), "0000", "FAKE_CACHE="+bad)
+			assert.Equal(t, 0, code, out)
+			assert.Contains(t, out, "self-update: refused the cache ("+c.reason, out)
+			assert.Contains(t, out, "): this deploy downloads and compiles everything\n")
+			assert.NotContains(t, calls, "tar -xzf --no-same-owner --no-same-permissions", "nothing extracted")
+			assert.NoFileExists(t, filepath.Join(root, "root/.npm/_cacache/index"), "not even the good members")
+			assert.Contains(t, calls, "npx cdk deploy --all --require-approval never --progress events GOTOOLCHAIN=go1.26.8", "the deploy goes on")
+		})
+	}
 	t.Run("no app at the root", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "buildspec.yml"), []byte("version: 0.2\n"), 0o644))

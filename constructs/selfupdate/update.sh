@@ -12,7 +12,9 @@
 # its DEPLOYED_DIGEST changes only once everything before it is deployed.
 #
 # The Go and npm caches live in one archive, $CACHE_BUCKET/self-update/cache.tar.gz, which only a
-# deploy reads and writes: the fast path pays nothing for them.
+# deploy reads and writes: the fast path pays nothing for them. Only this project's role may write
+# there (the artifact bucket's policy), and the archive is extracted as root: it is checked before,
+# and refused whole unless it holds nothing but files and folders below the cache folders.
 set -euo pipefail
 : "${DEPLOYED_DIGEST:?}" "${CACHE_BUCKET:?}"
 
@@ -33,12 +35,39 @@ fi
 say "the app changed outside sample-app/ (digest ${DEPLOYED_DIGEST:0:12} deployed, ${digest:0:12} here): deploying every stack"
 
 cache="s3://$CACHE_BUCKET/self-update/cache.tar.gz"
+# The folders of GOMODCACHE, GOCACHE and npm_config_cache (the buildspec's), relative to /: the
+# archive holds these and nothing else.
+folders=(root/.cache/go-mod root/.cache/go-build root/.npm)
 archive=$(mktemp)
-if aws s3 cp "$cache" "$archive" --only-show-errors 2>/dev/null; then
-  tar -xzf "$archive" -C /
+
+# unsafe prints why the archive $1 must not be extracted as root, if it must not: a member that is
+# not a regular file or a folder (a symbolic or hard link, a device), whose name is absolute or has
+# a .. in it, or that is not below one of the folders. GNU tar lists one member a line, quoting the
+# control characters of its name.
+unsafe() {
+  local types names
+  if ! types=$(tar -tvzf "$1") || ! names=$(tar -tzf "$1"); then
+    echo "it is no gzip tar archive"
+    return
+  fi
+  if grep -qv '^[-d]' <<<"$types"; then
+    echo "it holds a link or a special file: $(grep -v '^[-d]' <<<"$types" | head -n 1)"
+  elif grep -Eq '^/|(^|/)\.\.(/|$)' <<<"$names"; then
+    echo "it holds an absolute path or ..: $(grep -E '^/|(^|/)\.\.(/|$)' <<<"$names" | head -n 1)"
+  elif grep -Eqv '^root/(\.cache/go-mod|\.cache/go-build|\.npm)(/|$)' <<<"$names"; then
+    echo "it holds a file outside ${folders[*]}: $(grep -Ev '^root/(\.cache/go-mod|\.cache/go-build|\.npm)(/|$)' <<<"$names" | head -n 1)"
+  fi
+}
+
+if ! aws s3 cp "$cache" "$archive" --only-show-errors 2>/dev/null; then
+  say "no cache yet: this deploy downloads and compiles everything"
+elif reason=$(unsafe "$archive") && [ -n "$reason" ]; then
+  say "refused the cache ($reason): this deploy downloads and compiles everything"
+elif tar -xzf "$archive" -C / --no-same-owner --no-same-permissions -- "${folders[@]}"; then
   say "restored the Go and npm caches"
 else
-  say "no cache yet: this deploy downloads and compiles everything"
+  (cd / && rm -rf -- "${folders[@]}")
+  say "the cache did not extract: this deploy downloads and compiles everything"
 fi
 
 # The Go that built the Lambda functions at the first deploy builds them again, so that their
@@ -55,7 +84,7 @@ npm ci --no-audit --no-fund
 status=0
 npx cdk deploy --all --require-approval never --progress events || status=$?
 
-if tar -czf "$archive" -C / root/.cache/go-mod root/.cache/go-build root/.npm 2>/dev/null &&
+if tar -czf "$archive" -C / "${folders[@]}" 2>/dev/null &&
   aws s3 cp "$archive" "$cache" --only-show-errors; then
   say "saved the Go and npm caches"
 else

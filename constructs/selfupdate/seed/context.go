@@ -7,12 +7,16 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/pipekit/cdk-pipeline/featureflags"
 )
 
 // Overrides returns the values of ctx, the app's context, that differ from the context of config
-// (the text of cdk.json) and are settings (a key of settings) or feature flags (keys starting with
-// @): what the command line's -c gave. The CLI's own keys and the lookups (cdk.context.json) are
-// not among them. A -c value is text; it is read as JSON when it is JSON (true, 3, ["a"]), or as
+// (the text of cdk.json) and are settings (a key of settings) or feature flags this app sets
+// (featureflags.Context): what the command line's -c gave. The CLI's own keys, the lookups
+// (cdk.context.json) and any other key starting with @ are not among them: the CLI puts some in
+// the context by itself (@aws-cdk/core:failSynthOnValidationErrors), and one of them in the seeded
+// cdk.json would make its digest differ from the update stage's for good. A -c value is text; it is read as JSON when it is JSON (true, 3, ["a"]), or as
 // a boolean in any letter case, so that the seeded cdk.json holds it in cdk.json's own form.
 func Overrides(config []byte, ctx map[string]any, settings []string) (map[string]any, error) {
 	var doc struct {
@@ -21,9 +25,10 @@ func Overrides(config []byte, ctx map[string]any, settings []string) (map[string
 	if err := json.Unmarshal(config, &doc); err != nil {
 		return nil, fmt.Errorf("seed: cdk.json: %w", err)
 	}
+	flags := featureflags.Context()
 	out := map[string]any{}
 	for k, v := range ctx {
-		if !strings.HasPrefix(k, "@") && !slices.Contains(settings, k) {
+		if _, flag := flags[k]; !flag && !slices.Contains(settings, k) {
 			continue
 		}
 		v = native(v)

@@ -52,10 +52,11 @@ const (
 var Excluded = []string{".git", "node_modules", "cdk.out", "bin", "reports", "bundle", "*.test", ".idea", ".vscode"}
 
 // LibraryOnly patterns stay out of the seed outside AppDir: the library's own tests and their
-// fixtures (the default stack's snapshot, the rehearsal's shims), its CI script, and the binary `go
-// build` leaves at the root. They test the library's defaults, not the deployed app, and the
-// synthesis never reads them. The application's tests, in AppDir, stay.
-var LibraryOnly = []string{"*_test.go", "*.test.js", "testdata", ".ci", "cdk-pipeline"}
+// fixtures (the default stack's snapshot, the rehearsal's shims), the test helper package that
+// embeds fixtures of testdata (doratest: without them it would not compile), its CI script, and
+// the binary `go build` leaves at the root. They test the library's defaults, not the deployed
+// app, and the synthesis never reads them. The application's tests, in AppDir, stay.
+var LibraryOnly = []string{"*_test.go", "*.test.js", "testdata", "doratest", ".ci", "cdk-pipeline"}
 
 // Record is what a seed remembers of the deploy that made it.
 type Record struct {
@@ -162,15 +163,85 @@ func Stage(root, dir string, ctx map[string]any, settings []string) (*Seed, erro
 
 // List returns the files of the app at root that the seed keeps, as slash-separated paths
 // relative to root, sorted: regular files only, without Excluded anywhere and LibraryOnly outside
-// AppDir. A file name with a newline, carriage return or backslash is an error: the update stage's
-// digest (sha256sum) would write it escaped.
+// AppDir. When root is in a git work tree, they are the files git tracks there (git ls-files), so
+// that an untracked binary, .env or key in the developer's folder never reaches the repository;
+// otherwise, as in the update stage's checkout (the source zip holds the tracked files only) or a
+// copy git does not track, every file of the folder. A file name with a newline, carriage return
+// or backslash is an error: the update stage's digest (sha256sum) would write it escaped.
 func List(root string) ([]string, error) {
+	tracked, err := gitFiles(root)
+	if err != nil || tracked == nil {
+		if err == nil {
+			return walk(root)
+		}
+		return nil, err
+	}
 	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	for _, rel := range tracked {
+		if skippedPath(rel) {
+			continue
+		}
+		// A tracked file deleted from the work tree, a symbolic link or a submodule: not a file
+		// the walk would take either.
+		info, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
+		if errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular() {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := checkName(rel); err != nil {
+			return nil, err
+		}
+		files = append(files, rel)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// gitFiles returns the files git tracks below root, relative to it, or nil when root is in no git
+// work tree (no .git in it or above it) or git tracks nothing there (a folder of the tree that is
+// not part of the repository, such as a copy in an ignored folder). A work tree where git fails is
+// an error: walking it instead would take the untracked files.
+func gitFiles(root string) ([]string, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			return nil, nil
+		}
+	}
+	cmd := exec.Command("git", "ls-files", "-z", "--cached")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("seed: %s is in a git work tree, and git ls-files failed there (%v: %s): the seed takes the files git tracks", root, err, strings.TrimSpace(stderr.String()))
+	}
+	var files []string
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// walk returns every file of dir that the seed keeps, as List does outside git: the staged seed
+// and a checkout are folders of files, whatever git tree they are in.
+func walk(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(root, p)
+		rel, err := filepath.Rel(dir, p)
 		if err != nil || rel == "." {
 			return err
 		}
@@ -184,14 +255,31 @@ func List(root string) ([]string, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if strings.ContainsAny(rel, "\n\r\\") {
-			return fmt.Errorf("seed: %q: a file name with a newline, carriage return or backslash cannot be seeded", rel)
+		if err := checkName(rel); err != nil {
+			return err
 		}
 		files = append(files, rel)
 		return nil
 	})
 	slices.Sort(files)
 	return files, err
+}
+
+func checkName(rel string) error {
+	if strings.ContainsAny(rel, "\n\r\\") {
+		return fmt.Errorf("seed: %q: a file name with a newline, carriage return or backslash cannot be seeded", rel)
+	}
+	return nil
+}
+
+// skippedPath reports whether the seed leaves out rel because of it or a folder above it.
+func skippedPath(rel string) bool {
+	for i := range len(rel) {
+		if rel[i] == '/' && Skipped(rel[:i]) {
+			return true
+		}
+	}
+	return Skipped(rel)
 }
 
 // Skipped reports whether the seed leaves out rel, a slash-separated path relative to the app's
@@ -243,7 +331,7 @@ func copyFile(src, dst string) (fs.FileMode, error) {
 // MaxExecutables executable files for the file-mode commit.
 func Check(dir string, r Record) error {
 	var errs []error
-	files, err := List(dir)
+	files, err := walk(dir)
 	if err != nil {
 		return err
 	}
@@ -274,7 +362,8 @@ func GoVersion(dir string) (string, error) {
 }
 
 // Digest is the infrastructure digest of the repository content at dir: a SHA-256 over every file
-// the seed keeps outside AppDir (List), in the form DigestCommand computes in the update stage, and
+// of dir the seed keeps outside AppDir (List outside git: dir is a staged seed or a checkout), in
+// the form DigestCommand computes in the update stage, and
 // over the settings given on the command line (overrides, from Overrides), which a deploy from the
 // repository does not have. Nothing else goes into a synthesis: when the digest of the commit the
 // update stage runs equals the digest of the deployed stacks, the stacks are up to date.
@@ -294,7 +383,7 @@ func Digest(dir string, overrides map[string]any) (string, error) {
 // digest is sha256sum's output for the files of dir that keep says, in C-locale order, hashed:
 // the pipeline `find | sort -z | xargs -0 sha256sum | sha256sum` computes the same.
 func digest(dir string, keep func(string) bool) (string, error) {
-	files, err := List(dir)
+	files, err := walk(dir)
 	if err != nil {
 		return "", err
 	}

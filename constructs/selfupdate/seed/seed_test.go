@@ -72,6 +72,10 @@ func TestStageAndReproduce(t *testing.T) {
 	ctx["selfUpdate"] = "TRUE"
 	ctx["fleetSize"] = "3"
 	ctx["notifications"] = `[{"protocol":"email","endpoint":"ops@example.com"}]`
+	ctx["@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"] = "FALSE"
+	// What the CDK CLI sets by itself (cdk validate, aws-cdk 2.1148), and a flag the app does not
+	// define: neither is a -c value of the deploy.
+	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
 	ctx["@aws-cdk/aws-lambda:recognizeVersionProps"] = "true"
 	ctx["aws:cdk:bundling-stacks"] = []any{"**"}
 	ctx["availability-zones:account=123456789012:region=eu-west-1"] = []any{"eu-west-1a"}
@@ -87,7 +91,11 @@ func TestStageAndReproduce(t *testing.T) {
 	assert.Equal(t, true, doc.Context["selfUpdate"])
 	assert.Equal(t, 3.0, doc.Context["fleetSize"])
 	assert.Equal(t, []any{map[string]any{"protocol": "email", "endpoint": "ops@example.com"}}, doc.Context["notifications"])
-	assert.Equal(t, true, doc.Context["@aws-cdk/aws-lambda:recognizeVersionProps"])
+	assert.Equal(t, false, doc.Context["@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"], "a feature flag of the app")
+	for _, k := range []string{"@aws-cdk/core:failSynthOnValidationErrors", "@aws-cdk/aws-lambda:recognizeVersionProps"} {
+		_, seeded := doc.Context[k]
+		assert.False(t, seeded, "%s: the CLI's own key, or a flag the app does not define", k)
+	}
 	assert.NotContains(t, doc.Context, "aws:cdk:bundling-stacks", "the CLI's own keys")
 	assert.NotContains(t, doc.Context, "availability-zones:account=123456789012:region=eu-west-1", "lookups belong in cdk.context.json")
 	want, err := settings.Parse(ctx)
@@ -174,7 +182,8 @@ func TestDigestCommand(t *testing.T) {
 	require.NoError(t, err, string(out))
 	assert.Equal(t, want, strings.TrimSpace(string(out)))
 
-	files, err := List(dir)
+	// The folder's files, as the update stage's checkout has them: its .git is no repository.
+	files, err := walk(dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Z", "a b/c d", "a-b", "a.b", "a/b", "main.go", "sample-app/main.go", "sample-app/x_test.go", "é/x"}, files)
 }
@@ -224,7 +233,7 @@ func copyAs0644(src, dst string) error {
 // tree is every file of dir with its content.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	files, err := List(dir)
+	files, err := walk(dir)
 	require.NoError(t, err)
 	out := map[string]string{}
 	for _, f := range files {
@@ -233,4 +242,96 @@ func tree(t *testing.T, dir string) map[string]string {
 		out[f] = string(b)
 	}
 	return out
+}
+
+// TestOverridesTakeTheAppsKeysOnly: a key the CDK CLI puts in the context by itself is not a -c
+// value, and would otherwise make the seeded cdk.json, and so the stored digest, differ from what
+// the update stage computes from the repository.
+func TestOverridesTakeTheAppsKeysOnly(t *testing.T) {
+	config := []byte(`{"context":{"fleetSize":2,"@aws-cdk/aws-ec2:restrictDefaultSecurityGroup":true}}`)
+	got, err := Overrides(config, map[string]any{
+		"fleetSize": "2", "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup": "false",
+		"@aws-cdk/core:failSynthOnValidationErrors": false, "@aws-cdk/core:newStyleStackSynthesis": "true",
+		"aws:cdk:enable-path-metadata": true, "branch": "trunk",
+	}, settings.Keys)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"@aws-cdk/aws-ec2:restrictDefaultSecurityGroup": false, "branch": "trunk"}, got)
+}
+
+// TestSeedLoads: every package of the seeded repository, the app's module and the application's,
+// loads as the go command builds it: no file it embeds or imports is left out of the seed.
+func TestSeedLoads(t *testing.T) {
+	staged, err := Stage(root, filepath.Join(t.TempDir(), "seed"), context(t), settings.Keys)
+	require.NoError(t, err)
+	for _, module := range []string{".", AppDir} {
+		// The whole -json: with a field list, go list leaves out what it does not print, the
+		// embedded files among them, and with them their errors.
+		cmd := exec.Command("go", "list", "-e", "-json", "./...")
+		cmd.Dir = filepath.Join(staged.Dir, module)
+		out, err := cmd.Output()
+		require.NoError(t, err, "go list in the seed's %s", module)
+		dec := json.NewDecoder(strings.NewReader(string(out)))
+		packages := 0
+		for dec.More() {
+			var p struct {
+				ImportPath string
+				Error      *struct{ Err string }
+				DepsErrors []struct{ Err string }
+			}
+			require.NoError(t, dec.Decode(&p))
+			packages++
+			assert.Nil(t, p.Error, "%s does not load in the seed", p.ImportPath)
+			assert.Empty(t, p.DepsErrors, "%s: a dependency does not load in the seed", p.ImportPath)
+		}
+		assert.NotZero(t, packages, module)
+	}
+}
+
+// TestListTakesWhatGitTracks: in a git work tree the seed is what git tracks there, less what it
+// always leaves out: an untracked binary, .env or key in the developer's folder, and a tracked file
+// deleted from the work tree, stay out. A folder outside git, as the update stage's checkout (the
+// source zip holds only tracked files), or a copy git does not track, is listed whole.
+func TestListTakesWhatGitTracks(t *testing.T) {
+	write := func(dir string, files ...string) {
+		for _, f := range files {
+			p := filepath.Join(dir, filepath.FromSlash(f))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte(f), 0o644))
+		}
+	}
+	git := func(dir string, args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	tracked := []string{"cdk.json", "main.go", "sample-app/main.go", "stacks/a b.go"}
+	repo := t.TempDir()
+	write(repo, tracked...)
+	write(repo, "gone.go", "testdata/f.json", "node_modules/x/index.js", "sample-app/bin/tool")
+	git(repo, "init", "-q")
+	git(repo, "add", "-f", ".")
+	require.NoError(t, os.Remove(filepath.Join(repo, "gone.go")))
+	write(repo, ".env", "deploy.pem", "cdk-tool", "sample-app/secret.txt", "stacks/scratch.go")
+
+	files, err := List(repo)
+	require.NoError(t, err)
+	assert.Equal(t, tracked, files, "what git tracks, less what the seed always leaves out")
+	sub, err := List(filepath.Join(repo, "sample-app"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"main.go"}, sub, "below the work tree's top: relative to the folder")
+
+	// A copy in a folder git does not track, inside the work tree, and the same copy outside git.
+	for _, dir := range []string{filepath.Join(repo, "copy"), t.TempDir()} {
+		write(dir, "main.go", ".env", "testdata/f.json")
+		files, err := List(dir)
+		require.NoError(t, err)
+		assert.Equal(t, []string{".env", "main.go"}, files, "%s: every file but what the seed always leaves out", dir)
+	}
+
+	// A .git where git fails is an error, not a walk that would take the untracked files.
+	broken := t.TempDir()
+	write(broken, ".git/HEAD", "main.go")
+	_, err = List(broken)
+	assert.ErrorContains(t, err, "is in a git work tree, and git ls-files failed there")
 }
