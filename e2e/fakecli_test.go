@@ -292,8 +292,11 @@ func textLines(v any, lines *[]string) {
 	}
 }
 
-// blob reads a blob option as the CLI v2 does: fileb:// reads a file's bytes, file:// its text,
-// and anything else is base64 (cli_binary_format defaults to base64 in v2).
+// blob reads a blob option as the CLI v2 does: fileb:// passes a file's bytes; any text, a file://
+// file's included, is base64, since cli_binary_format defaults to base64 in v2
+// (aws-cli v2, awscli/customizations/binaryformat.py, Base64DecodeVisitor). Python's
+// base64.b64decode skips the characters outside the alphabet and fails on what is left when its
+// padding is wrong, with `Invalid base64: "<text>"`.
 func blob(value, dir string) ([]byte, error) {
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -305,9 +308,19 @@ func blob(value, dir string) ([]byte, error) {
 		return os.ReadFile(abs(p))
 	}
 	if p, ok := strings.CutPrefix(value, "file://"); ok {
-		return os.ReadFile(abs(p))
+		b, err := os.ReadFile(abs(p))
+		if err != nil {
+			return nil, err
+		}
+		value = string(b)
 	}
-	b, err := base64.StdEncoding.DecodeString(value)
+	kept := strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '+' || r == '/' || r == '=' {
+			return r
+		}
+		return -1
+	}, value)
+	b, err := base64.StdEncoding.DecodeString(kept)
 	if err != nil {
 		return nil, usageError(fmt.Sprintf("Invalid base64: %q", value))
 	}

@@ -92,6 +92,11 @@ func TestFakeCodeCommit(t *testing.T) {
 	r = c.handle(command{"aws", []string{"codecommit", "put-file", "--repository-name", "demo", "--branch-name", "main", "--file-path", "x",
 		"--file-content", "not base64!", "--parent-commit-id", next}, ""})
 	assert.Equal(t, 252, r.Code, r.Stderr)
+	// So is a file:// file's text: only fileb:// passes a file's bytes.
+	r = aws("codecommit", "put-file", "--repository-name", "demo", "--branch-name", "main", "--file-path", "README.md",
+		"--file-content", "file://"+content, "--parent-commit-id", next)
+	assert.NotZero(t, r.Code, r.Stderr)
+	assert.Contains(t, r.Stderr, "Invalid base64")
 	// Usage errors: 252, before any request.
 	r = aws("codecommit", "get-file", "--repository-name", "demo", "--path", "README.md")
 	assert.Equal(t, 252, r.Code)

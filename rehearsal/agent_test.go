@@ -68,7 +68,7 @@ func (a *agent) deploy(d deploymentJob) deploymentResult {
 				err = os.WriteFile(a.lastSuccessfulFile(), []byte(dir), 0o644)
 			}
 		case "AllowTraffic":
-			e.Log, err = a.targetGroup.allowTraffic(a.probe)
+			e.Log, err = a.targetGroup.allowTraffic(instanceAddress, a.probe)
 		default:
 			revision := dir
 			if slices.Contains(fromLastSuccessful, event) {

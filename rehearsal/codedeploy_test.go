@@ -215,6 +215,11 @@ func instance(job instanceJob) error {
 	return os.WriteFile(filepath.Join(job.Dir, "results.json"), b, 0o644)
 }
 
+// instanceAddress is the instance's private address in the fleet's VPC (the CDK's default
+// 10.0.0.0/16), which the load balancer's health checks reach; the rehearsal gives it to the
+// instance's network namespace beside 127.0.0.1.
+const instanceAddress = "10.0.0.10"
+
 // accounts are a fresh Amazon Linux 2023's system accounts, enough for useradd to add to.
 var accounts = map[string]string{
 	"passwd":  "root:x:0:0:root:/root:/bin/bash\nbin:x:1:1:bin:/bin:/sbin/nologin\ndaemon:x:2:2:daemon:/sbin:/sbin/nologin\nnobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin\n",
@@ -227,6 +232,11 @@ var accounts = map[string]string{
 func isolate(dir string) error {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("ip link set lo up: %v: %s", err, out)
+	}
+	// The instance's private address, where the load balancer's health checks arrive: an app that
+	// listens on 127.0.0.1 alone passes validate_service.sh and fails them.
+	if out, err := exec.Command("ip", "address", "add", instanceAddress+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		return fmt.Errorf("ip address add %s: %v: %s", instanceAddress, err, out)
 	}
 	// The overlay's upper layer lives in a tmpfs of the namespace's own, whatever file system
 	// TMPDIR is on.
@@ -324,8 +334,8 @@ type targetGroup struct {
 // until it is healthy (Healthy successes in a row) or unhealthy (Unhealthy failures in a row).
 // A check succeeds when the answer comes within the timeout with a status in Codes. CodeDeploy
 // waits for a healthy target and fails AllowTraffic otherwise; the rehearsal stops at unhealthy.
-// It returns a line per check.
-func (tg targetGroup) allowTraffic(pause time.Duration) (string, error) {
+// The checks go to host, the instance's private address. It returns a line per check.
+func (tg targetGroup) allowTraffic(host string, pause time.Duration) (string, error) {
 	if tg.Protocol != "HTTP" {
 		return "", fmt.Errorf("the rehearsal checks HTTP targets; the target group's protocol is %s", tg.Protocol)
 	}
@@ -333,7 +343,7 @@ func (tg targetGroup) allowTraffic(pause time.Duration) (string, error) {
 	if tg.CheckPort != "" && tg.CheckPort != "traffic-port" {
 		port = tg.CheckPort
 	}
-	url := "http://127.0.0.1:" + port + tg.Path
+	url := "http://" + host + ":" + port + tg.Path
 	client := &http.Client{Timeout: tg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var log strings.Builder
 	ok, failed := 0, 0

@@ -134,25 +134,25 @@ func TestHealthCheck(t *testing.T) {
 	require.NoError(t, err)
 	port, _ := strconv.Atoi(u.Port())
 	tg := targetGroup{Port: port, CheckPort: "traffic-port", Protocol: "HTTP", Path: "/health", Timeout: time.Second, Healthy: 2, Unhealthy: 2, Codes: "200"}
-	log, err := tg.allowTraffic(time.Millisecond)
+	log, err := tg.allowTraffic("127.0.0.1", time.Millisecond)
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(log, "200 OK"), "two checks in a row")
 	assert.Equal(t, "ELB-HealthChecker/2.0", agent)
 
 	status = http.StatusServiceUnavailable
-	_, err = tg.allowTraffic(time.Millisecond)
+	_, err = tg.allowTraffic("127.0.0.1", time.Millisecond)
 	require.ErrorContains(t, err, "503 Service Unavailable")
 
 	tg.Path = "/healthz"
-	_, err = tg.allowTraffic(time.Millisecond)
+	_, err = tg.allowTraffic("127.0.0.1", time.Millisecond)
 	require.ErrorContains(t, err, "404 Not Found", "the check goes to the target group's path")
 
 	tg.Path, tg.Codes, status = "/health", "200-299", http.StatusNoContent
-	_, err = tg.allowTraffic(time.Millisecond)
+	_, err = tg.allowTraffic("127.0.0.1", time.Millisecond)
 	require.NoError(t, err)
 
 	tg.CheckPort = strconv.Itoa(port + 1)
-	_, err = tg.allowTraffic(time.Millisecond)
+	_, err = tg.allowTraffic("127.0.0.1", time.Millisecond)
 	require.ErrorContains(t, err, "connect", "the check goes to HealthCheckPort when it is set")
 }
 
