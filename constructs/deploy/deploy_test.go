@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/constructs/deploy"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
@@ -165,4 +166,43 @@ func TestInstancesBakeWithTheirAlarms(t *testing.T) {
 		assert.Equal(t, "app-errors", *in.WatchedAlarms()[0].AlarmName())
 	}
 	assert.Empty(t, deploy.NewInstances(stack, jsii.String("Unwatched"), nil).WatchedAlarms())
+}
+
+// TestFleetIsReachable: the load balancer admits the internet on its listeners' ports (80; and 443
+// with a certificate), and the instances admit only the load balancer, on the application's port.
+// A closed listener still deploys, and the application is unreachable.
+func TestFleetIsReachable(t *testing.T) {
+	for name, cert := range map[string]bool{"http": false, "https": true} {
+		stack := cdktest.NewStack("Reach")
+		props := &deploy.FleetProps{}
+		if cert {
+			props.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/abc"))
+		}
+		fleet := deploy.NewFleet(stack, jsii.String("Fleet"), props)
+		s := cdktest.Synth(t, stack)
+		lbGroup := *stack.GetLogicalId((*fleet.LoadBalancer.Connections().SecurityGroups())[0].Node().DefaultChild().(awscdk.CfnElement))
+		var open []string
+		for id, r := range s.Resources("AWS::EC2::SecurityGroup") {
+			rules, _ := r["Properties"].(map[string]any)["SecurityGroupIngress"].([]any)
+			for _, rule := range rules {
+				if rule := rule.(map[string]any); rule["CidrIp"] == "0.0.0.0/0" {
+					assert.Equal(t, lbGroup, id, "%s: only the load balancer is open to the internet", name)
+					open = append(open, fmt.Sprintf("%v-%v", rule["FromPort"], rule["ToPort"]))
+				}
+			}
+		}
+		want := []string{"80-80"}
+		if cert {
+			want = []string{"443-443", "80-80"}
+		}
+		assert.ElementsMatch(t, want, open, "%s: the listeners' ports are open", name)
+		ingress := s.Resources("AWS::EC2::SecurityGroupIngress")
+		require.Len(t, ingress, 1, name)
+		for _, r := range ingress {
+			p := r["Properties"].(map[string]any)
+			assert.Equal(t, map[string]any{"Fn::GetAtt": []any{lbGroup, "GroupId"}}, p["SourceSecurityGroupId"], "%s: the instances admit the load balancer", name)
+			assert.Equal(t, 8080.0, p["FromPort"], name)
+			assert.Equal(t, 8080.0, p["ToPort"], name)
+		}
+	}
 }
