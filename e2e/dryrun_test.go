@@ -149,6 +149,7 @@ var happy struct {
 // TestDryRun runs the whole flow against the fakes: every step passes, the cleanup deletes
 // everything, every answer has a shape AWS documents.
 func TestDryRun(t *testing.T) {
+	tier.Deep(t)
 	d := newDryRun(t)
 	start := time.Now()
 	t.Run("flow", func(t *testing.T) { deployedPipeline(t, d.config) })

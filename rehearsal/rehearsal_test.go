@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 // TestMain runs the tests, or, when the rehearsal starts this binary again inside the instance's
@@ -52,6 +53,9 @@ func TestMain(m *testing.M) {
 // emulates and what it does not). The builds run while the stack synthesizes, and the
 // deployments that need only the first build's revision while the second build runs.
 func TestRehearsal(t *testing.T) {
+	if os.Getenv("CDK_PIPELINE_REHEARSAL") != "required" {
+		tier.Deep(t)
+	}
 	dir := t.TempDir()
 	t.Cleanup(func() {
 		// The builds' module caches are read-only, as Go makes them; a user other than root

@@ -1,9 +1,8 @@
 // Package tier splits the test suite in two. The README's `go test ./...` runs the first tier,
-// kept within its time budget (docs/performance.md): every construct, stack and setting, the
-// rehearsal and the end-to-end dry run's main path. The deep tier adds the tests that repeat a
-// first-tier check end to end at a higher cost: a whole app run in another process, a second Go
-// module, the fleet's boot script through every outcome, every failure of the dry run, the dry run
-// of the self-updating layout. CI runs both (.ci/run sets CDK_PIPELINE_NO_SKIP, under which
+// kept within its time budget (docs/performance.md): every construct, stack and setting, and the
+// parts of the rehearsal and of the end-to-end dry run. The deep tier adds the tests that play a
+// whole path end to end at a higher cost: the rehearsal, the dry run and its failures, a whole app
+// run in another process, a second Go module, the fleet's boot script through every outcome. CI runs both (.ci/run sets CDK_PIPELINE_NO_SKIP, under which
 // nothing skips); so does anyone who sets CDK_PIPELINE_DEEP=1.
 package tier
 
