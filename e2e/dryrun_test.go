@@ -228,6 +228,7 @@ func TestDryRunSelfUpdate(t *testing.T) {
 // repository, which holds the contents of sample-app/. The flow fails at step 3 as CodeCommit would
 // make it fail, and still destroys everything.
 func TestDryRunOldPath(t *testing.T) {
+	tier.Deep(t)
 	d := newDryRun(t)
 	d.config.Layout = Layout{SeedDir: "."}
 	d.config.DeleteRetained = false // the short cleanup: TestDryRun deletes what the stack retains
