@@ -112,6 +112,22 @@ const MaxStages = 50
 // fixedStages are the stages every pipeline has besides its environments': Source and Build.
 const fixedStages = 2
 
+// Stages counts the pipeline's stages: Source, Build, SelfUpdate with selfUpdate, and for each
+// deployment its deploy stage and, with approval, its approval stage.
+func (s Settings) Stages() int {
+	stages := fixedStages
+	if s.SelfUpdate {
+		stages++
+	}
+	for _, e := range s.Deployments() {
+		stages++
+		if e.Approval {
+			stages++
+		}
+	}
+	return stages
+}
+
 // reservedPrefix starts the names of the stacks that hold each region's artifact store,
 // <stack>-replication-<region>: an environment's stack, <stack>-<name>, must not take one.
 const reservedPrefix = "replication-"
@@ -122,15 +138,7 @@ const reservedPrefix = "replication-"
 func (s Settings) checkEnvironments(failed map[string]bool) []error {
 	var errs []error
 	seen := map[string]int{}
-	stages := fixedStages
-	if s.SelfUpdate {
-		stages++ // SelfUpdate, after Source
-	}
 	for i, e := range s.Environments {
-		stages++
-		if e.Approval {
-			stages++
-		}
 		key := strings.ToLower(strings.ReplaceAll(e.Name, "-", ""))
 		if j, dup := seen[key]; dup && environmentName(e.Name) == nil {
 			if other := s.Environments[j].Name; strings.EqualFold(other, e.Name) {
@@ -146,7 +154,7 @@ func (s Settings) checkEnvironments(failed map[string]bool) []error {
 		}
 		errs = append(errs, checkDeployment(e, func(field string) string { return entryName(i, field) }, true, failed)...)
 	}
-	if stages > MaxStages {
+	if stages := s.Stages(); stages > MaxStages {
 		errs = append(errs, fmt.Errorf("environments: %d environments make %d stages (Source, Build, the update stage with selfUpdate, a deploy stage each and an approval stage each that has approval), but CodePipeline allows %d; use fewer environments, or approval=false for some", len(s.Environments), stages, MaxStages))
 	}
 	return errs

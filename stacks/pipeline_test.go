@@ -101,6 +101,17 @@ func TestNilProps(t *testing.T) {
 	})
 }
 
+// TestStagesAreCountedAsSynthesized: the settings count the stages the stack makes, so that their
+// refusal of more than CodePipeline's 50 holds as the stack changes.
+func TestStagesAreCountedAsSynthesized(t *testing.T) {
+	require.NotEmpty(t, configurations)
+	for name := range configurations {
+		s := settings.Defaults()
+		configurations[name](&s)
+		assert.Len(t, synth(t, name).Props("AWS::CodePipeline::Pipeline")["Stages"], s.Stages(), name)
+	}
+}
+
 func TestEveryConfigurationIsNagClean(t *testing.T) {
 	for name := range configurations {
 		assert.Empty(t, synth(t, name).NagErrors, "%s: unsuppressed cdk-nag errors", name)

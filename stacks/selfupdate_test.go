@@ -51,6 +51,7 @@ func TestSelfUpdate(t *testing.T) {
 	require.Equal(t, stack, p.Stack)
 
 	assert.Equal(t, []string{"Source", "SelfUpdate", "Build", "Deploy-beta", "Approve-prod", "Deploy-prod", "Deploy-dr"}, stageNames(p))
+	assert.Len(t, stageNames(p), s.Stages(), "the settings count the update stage")
 	assert.Equal(t, true, p.Props("AWS::CodePipeline::Pipeline")["RestartExecutionOnUpdate"], "an execution that updated the pipeline continues on the new definition")
 	update := stagesOf(p)["SelfUpdate"]["Actions"].([]any)[0].(object)
 	assert.Equal(t, object{"Name": "Source"}, update["InputArtifacts"].([]any)[0], "the update deploys the pushed commit")
