@@ -369,6 +369,7 @@ func TestDryRunServiceFailures(t *testing.T) {
 // TestDryRunDeadline: a wait that would run into go test's -timeout gives up early enough for the
 // cleanup, which a test that times out never runs.
 func TestDryRunDeadline(t *testing.T) {
+	tier.Deep(t)
 	d := newDryRun(t)
 	d.config.DeleteRetained = false
 	d.cloud.script.neverFinishes = true

@@ -19,27 +19,17 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/pipekit/cdk-pipeline/constructs/source"
 )
 
-// seed copies dir to dst as CloudFormation seeds the repository from the asset: the asset's
-// excludes left out (a pattern matches any file or folder name, as CDK's glob excludes do), every
-// file 0644 and every folder 0755.
-func seed(dir, dst string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// seed copies the seed asset's folder to dst as CloudFormation commits it to the new
+// repository: every file 0644 and every folder 0755 (CodeCommit keeps no other modes). The CDK
+// left the asset's excludes out when it staged the folder.
+func seed(asset, dst string) error {
+	return filepath.WalkDir(asset, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		for _, pattern := range source.SeedExcludes {
-			if ok, _ := path.Match(pattern, d.Name()); ok && rel != "." {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
+		rel, _ := filepath.Rel(asset, p)
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)

@@ -1,14 +1,16 @@
 // Package rehearsal plays, offline and in go test, the hand-offs that AWS performs when the
 // pipeline runs, with the sample app's real buildspec.yml, appspec.yml and hook scripts, and the
-// stack that main.go synthesizes with the default settings (one synth):
+// stack that main.go synthesizes with the default settings (one synth, the app built and run in its
+// own process, so that this package's tests link no CDK):
 //
 //   - The stack: the pipeline's Build action runs a project that reads the repository's
 //     buildspec.yml (no Source.BuildSpec), on an image whose Go runtimes the rehearsal knows;
 //     the pull-request checks select the same Go; the Deploy action's deployment group rolls back
 //     on failure, behind a target group whose health check (path, port, codes, thresholds) the
 //     rehearsal plays.
-//   - Seed: CloudFormation seeds the CodeCommit repository from the source asset, with the
-//     asset's excludes applied and every file mode dropped to 0644 (aws-cdk issue 24083).
+//   - Seed: CloudFormation seeds the CodeCommit repository from the source asset: the folder the
+//     CDK staged in the cloud assembly, with the asset's excludes applied, every file mode
+//     dropped to 0644 (aws-cdk issue 24083).
 //   - CodeBuild: the buildspec's runtime-versions select the image's Go (standard:7.0's goenv
 //     versions); the rehearsal needs this machine's Go to have the same minor version, and checks
 //     the build log's `go version`. The phases run in order in one bash session, in a checkout

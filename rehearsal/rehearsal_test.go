@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
@@ -45,13 +44,14 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	cdktest.Main(m)
+	os.Exit(m.Run())
 }
 
 // TestRehearsal plays the pipeline's run-time path with the sample app's own files and the stack
 // main.go synthesizes, from the seed to the rollbacks (see the package documentation for what it
-// emulates and what it does not). The builds run while the stack synthesizes, and the
-// deployments that need only the first build's revision while the second build runs.
+// emulates and what it does not). The app runs in its own process, as the CLI runs it; the
+// repository is its seed asset; the deployments that need only the first build's revision run
+// while the second build runs.
 func TestRehearsal(t *testing.T) {
 	if os.Getenv("CDK_PIPELINE_REHEARSAL") != "required" {
 		tier.Deep(t)
@@ -63,10 +63,12 @@ func TestRehearsal(t *testing.T) {
 		exec.Command("chmod", "-R", "u+w", dir).Run()
 	})
 	started := time.Now()
+	facts := synthFacts(t)
+	synthesized := time.Since(started)
 
 	// Seed: what the first commit of the new repository holds.
 	repo := filepath.Join(dir, "repository")
-	require.NoError(t, seed(seedDirectory, repo))
+	require.NoError(t, seed(facts.Seed, repo))
 	for _, excluded := range []string{"bin", "reports"} {
 		assert.NoDirExists(t, filepath.Join(repo, excluded), "the seed leaves out local build output")
 	}
@@ -77,13 +79,11 @@ func TestRehearsal(t *testing.T) {
 	readYAML(t, filepath.Join(repo, "buildspec.yml"), &spec)
 
 	outcomes := make(chan buildOutcome, 2)
-	go runBuilds(spec, dir, outcomes)
+	go runBuilds(spec, facts.Seed, dir, outcomes)
 	t.Cleanup(func() {
 		for range outcomes { // the builds write below dir, which goes after this
 		}
 	})
-	facts := synthFacts(t)
-	synthesized := time.Since(started)
 
 	// The build project reads the repository's buildspec.yml, the one the rehearsal runs:
 	// CodeBuild takes Source.BuildSpec, when set, as an inline buildspec or another file's path.
@@ -262,12 +262,12 @@ type buildOutcome struct {
 // runBuilds runs the two builds, each on a fresh machine with the seeded repository: the first
 // with empty caches; the second with only the buildspec's cache paths restored from the first,
 // and no module proxy.
-func runBuilds(spec buildspec, dir string, out chan<- buildOutcome) {
+func runBuilds(spec buildspec, asset, dir string, out chan<- buildOutcome) {
 	defer close(out)
 	one := func(n int, m machine, env map[string]string) bool {
 		o := buildOutcome{bundle: filepath.Join(dir, fmt.Sprintf("build%d.zip", n))}
 		src := filepath.Join(dir, fmt.Sprintf("src%d", n))
-		if o.err = seed(seedDirectory, src); o.err == nil {
+		if o.err = seed(asset, src); o.err == nil {
 			if o.build, o.err = codebuild(spec, src, m, env); o.err == nil {
 				o.files, o.err = artifact(o.build, spec.Artifacts, o.bundle)
 			}

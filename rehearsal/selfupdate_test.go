@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	appseed "github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
-	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 )
 
 // The self-updating pipeline's rehearsal (docs/self-update.md, docs/runtime.md): the first deploy
@@ -49,7 +48,7 @@ func TestSelfUpdateSeed(t *testing.T) {
 	// The laptop: this checkout's app, with the lookups the CLI made (cdk.context.json).
 	laptop := filepath.Join(dir, "laptop")
 	require.NoError(t, copyTree("..", laptop, 0))
-	lookups := map[string]any{"availability-zones:account=" + cdktest.Account + ":region=eu-west-1": []any{"eu-west-1a", "eu-west-1b", "eu-west-1c"}}
+	lookups := map[string]any{"availability-zones:account=" + account + ":region=eu-west-1": []any{"eu-west-1a", "eu-west-1b", "eu-west-1c"}}
 	b, _ := json.MarshalIndent(lookups, "", "  ")
 	require.NoError(t, os.WriteFile(filepath.Join(laptop, "cdk.context.json"), b, 0o644))
 	first := runApp(t, laptop, filepath.Join(dir, "first.out"), laptopOverrides)
@@ -101,25 +100,50 @@ func TestSelfUpdateSeed(t *testing.T) {
 func runApp(t *testing.T, dir, out string, overrides map[string]any) string {
 	t.Helper()
 	var config struct {
-		App     string         `json:"app"`
-		Context map[string]any `json:"context"`
+		App string `json:"app"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &config))
-	ctx := config.Context
+	ctx := cdkJSONContext(t, dir)
 	if b, err := os.ReadFile(filepath.Join(dir, "cdk.context.json")); err == nil {
 		var cached map[string]any
 		require.NoError(t, json.Unmarshal(b, &cached))
 		maps.Copy(ctx, cached)
 	}
 	maps.Copy(ctx, overrides)
-	ctx["aws:cdk:enable-path-metadata"] = true
-	ctx["aws:cdk:enable-asset-metadata"] = true
 	ctx["aws:cdk:bundling-stacks"] = []any{"**"}
+	runBuilt(t, config.App, dir, out, ctx, true)
+	return out
+}
+
+// cdkJSONContext is the context of dir's cdk.json, with what the CLI adds: construct paths and
+// asset locations in metadata.
+func cdkJSONContext(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	var config struct {
+		Context map[string]any `json:"context"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &config))
+	config.Context["aws:cdk:enable-path-metadata"] = true
+	config.Context["aws:cdk:enable-asset-metadata"] = true
+	return config.Context
+}
+
+// runBuilt runs an app command in dir as the CLI does, with ctx as its context and out as its
+// assembly: through a shell when shell is set (cdk.json's "app"), else the program itself. The
+// CDK variables of this process stay out; the app synthesizes for the pipeline's account and
+// region.
+func runBuilt(t *testing.T, command, dir, out string, ctx map[string]any, shell bool) {
+	t.Helper()
 	ctxJSON, err := json.Marshal(ctx)
 	require.NoError(t, err)
-	cmd := exec.Command("sh", "-c", config.App)
+	cmd := exec.Command(command)
+	if shell {
+		cmd = exec.Command("sh", "-c", command)
+	}
 	cmd.Dir = dir
 	var env []string
 	for _, e := range os.Environ() {
@@ -128,11 +152,13 @@ func runApp(t *testing.T, dir, out string, overrides map[string]any) string {
 		}
 	}
 	cmd.Env = append(env, "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON),
-		"CDK_DEFAULT_ACCOUNT="+cdktest.Account, "CDK_DEFAULT_REGION=eu-west-1")
+		"CDK_DEFAULT_ACCOUNT="+account, "CDK_DEFAULT_REGION=eu-west-1")
 	output, err := cmd.CombinedOutput()
 	require.NoError(t, err, "the app in %s:\n%s", dir, output)
-	return out
 }
+
+// account is the pipeline's account in the rehearsal's syntheses, and in the lookups they read.
+const account = "123456789012"
 
 // manifest is the part of a cloud assembly's manifest the rehearsal reads.
 type manifest struct {

@@ -7,16 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/jsii-runtime-go"
+	"os/exec"
+	"path/filepath"
 
-	"github.com/pipekit/cdk-pipeline/internal/cdktest"
-	"github.com/pipekit/cdk-pipeline/settings"
-	"github.com/pipekit/cdk-pipeline/stacks"
+	"github.com/stretchr/testify/require"
 )
-
-// seedDirectory is the application the stack seeds its repository with, and the rehearsal
-// builds and deploys.
-const seedDirectory = "../sample-app"
 
 // stackFacts is what the rehearsal takes from the pipeline stack that `cdk deploy` would create
 // with the default settings, synthesized once.
@@ -35,24 +30,23 @@ type stackFacts struct {
 	AutoRollback []string
 	// DeploymentOption is the deployment group's traffic control.
 	DeploymentOption string
+	// Seed is the folder of the repository's seed asset in the cloud assembly, with the files
+	// CloudFormation commits: the sample app, less what the asset excludes.
+	Seed string
 }
 
 type object = map[string]any
 
-// synthFacts synthesizes the default stack as main.go does, with the sample app as its seed, and
-// follows the pipeline's actions to the resources the rehearsal plays: the Source action's
-// repository, the Build action's project, the Deploy action's deployment group and its target
-// group.
+// synthFacts runs the app (main.go, built from this checkout) as `cdk synth` runs it with the
+// default settings: cdk.json's context, the sample app as its seed, no function bundled, which the
+// rehearsal does not deploy. It follows the pipeline's actions to the resources the rehearsal
+// plays: the Source action's repository, the Build action's project, the Deploy action's
+// deployment group and its target group. The app runs in its own process, so that this package's
+// tests link no CDK.
 func synthFacts(t *testing.T) stackFacts {
 	t.Helper()
-	app := cdktest.NewApp()
-	ctx, _ := app.Node().GetAllContext(nil).(map[string]any)
-	s, err := settings.Parse(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack := stacks.NewPipelineStack(app, jsii.String("CicdPipeline"), &stacks.Props{Settings: s, SeedDirectory: seedDirectory})
-	template := cdktest.Synth(t, stack).JSON
+	assembly := synthDefault(t)
+	template := templates(t, assembly)["CicdPipeline"].(map[string]any)
 	resources := template["Resources"].(object)
 	props := func(ref any, want string) object {
 		t.Helper()
@@ -72,7 +66,7 @@ func synthFacts(t *testing.T) stackFacts {
 		p, _ := res["Properties"].(object)
 		return p
 	}
-	var f stackFacts
+	f := stackFacts{Seed: seedAsset(t, assembly)}
 	var pipeline object
 	for _, r := range resources {
 		res := r.(object)
@@ -196,4 +190,20 @@ func readTargetGroup(t *testing.T, p object) targetGroup {
 		t.Fatal("the target group has no port")
 	}
 	return tg
+}
+
+// synthDefault builds the app and synthesizes it with cdk.json's context and no bundling, and
+// returns the cloud assembly.
+func synthDefault(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-o", app, "..")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building the app:\n%s", out)
+	assembly := filepath.Join(dir, "cdk.out")
+	ctx := cdkJSONContext(t, "..")
+	ctx["aws:cdk:bundling-stacks"] = []any{}
+	runBuilt(t, app, "..", assembly, ctx, false)
+	return assembly
 }

@@ -66,14 +66,14 @@ func TestOutOfOrder(t *testing.T) {
 	for _, sc := range doratest.Scenarios(t) {
 		want := doratest.Lines(doratest.Apply(t, sc, sc.Events))
 		moved := 0
-		for i := 0; i < 200; i++ {
+		for i := 0; i < 50; i++ {
 			shuffled := localShuffle(rng, sc.Events, time.Minute)
 			if fmt.Sprint(ids(shuffled)) != fmt.Sprint(ids(sc.Events)) {
 				moved++
 			}
 			require.Equal(t, want, doratest.Lines(doratest.Apply(t, sc, shuffled)), "%s, order %v", sc.Name, ids(shuffled))
 		}
-		require.Greater(t, moved, 100, "%s: the shuffles change the order", sc.Name)
+		require.Greater(t, moved, 25, "%s: the shuffles change the order", sc.Name)
 		for _, e := range sc.Events {
 			if e.DetailType == dora.PipelineExecution && e.State == "STARTED" {
 				late := append(without(sc.Events, e.ID), e)
