@@ -133,6 +133,7 @@ func TestBadSettingsFailCleanly(t *testing.T) {
 // strings parse, and the synth writes the template. One run answers both, because each run is a
 // jsii process and a whole synth. .ci/run also synthesizes through the real CLI with a feature flag.
 func TestCLIContextAndGoodSettings(t *testing.T) {
+	tier.Deep(t)
 	t.Parallel() // a subprocess: no CDK call in this process
 	stderr, code, outdir := runApp(t, map[string]any{
 		"aws:cdk:enable-path-metadata": true, "aws:cdk:enable-asset-metadata": true,

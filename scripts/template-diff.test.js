@@ -203,7 +203,7 @@ test('the command line: the sweep\'s pairs, and the review\'s exit codes', () =>
   const after = write('after.json', pipeline(['SourceRole']));
   const retained = write('retained.json', template({ Repo: { Type: 'AWS::CodeCommit::Repository', DeletionPolicy: 'Retain', Properties: { RepositoryName: 'r' } } }));
 
-  // The sweep's format (stacks/sweep_test.go): name and resources {id, type, impact, properties}.
+  // The sweep's format (the app's sweep_test.go): name and resources {id, type, impact, properties}.
   const out = execFileSync('node', [script], { input: JSON.stringify([
     { name: 'regrouped', before, after },
     { name: 'removed stack', before: retained, after: path.join(dir, 'missing.json') },

@@ -135,7 +135,9 @@ func (p *parser) inherit(s *Settings) {
 	}
 }
 
-func entryName(i int, key string) string { return fmt.Sprintf("environments[%d].%s", i, key) }
+// entryName names an entry's field in messages, as environments[i].key. The sweep validates many
+// thousand configurations: concatenation, not fmt.
+func entryName(i int, key string) string { return "environments[" + strconv.Itoa(i) + "]." + key }
 
 func (p *parser) text(sp spot, raw any) (string, bool) {
 	s, isString := raw.(string)

@@ -30,9 +30,12 @@ func (s Settings) problems(failed map[string]bool) []error {
 	for i := range s.Environments {
 		pl := place{s: &s, e: &s.Environments[i]}
 		for _, f := range fields {
+			if f.scope == pipelineWide {
+				continue
+			}
 			name := entryName(i, f.key)
 			// A value an entry shares with the top level is reported there, once.
-			if f.scope == pipelineWide || failed[name] || f.scope == perEnvironment && f.equal(pl, top) {
+			if failed[name] || f.scope == perEnvironment && f.equal(pl, top) {
 				continue
 			}
 			errs = append(errs, f.check(name, pl)...)

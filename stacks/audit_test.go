@@ -22,7 +22,7 @@ func suppressionProblems(stacks ...*cdktest.Synthesized) []string {
 }
 
 // TestSuppressionAudit: every configuration's suppressions pass the audit (the sweep's do too, in
-// TestSweep), and each configuration suppresses something, so that the audit has something to
+// the app's TestSweep), and each configuration suppresses something, so that the audit has something to
 // read.
 func TestSuppressionAudit(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(configurations)) {

@@ -285,7 +285,8 @@ func outdir() string {
 }
 
 // keepTemplates copies every synthesized template to dir, named after the package and the app's
-// directory so that no two packages' templates collide.
+// directory so that no two packages' templates collide. Only cloud assemblies' own templates: a
+// folder without a manifest.json (an asset, a staged seed of this repository) holds sources.
 func keepTemplates(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -296,8 +297,17 @@ func keepTemplates(dir string) error {
 	}
 	pkg := filepath.Base(wd)
 	return filepath.WalkDir(outdir(), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".template.json") {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil && path != outdir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".template.json") {
+			return nil
 		}
 		rel, err := filepath.Rel(outdir(), path)
 		if err != nil {

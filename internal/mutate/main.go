@@ -38,7 +38,7 @@ type Mutation struct {
 	// Old is the text it replaces, which must occur in File exactly once; New replaces it.
 	Old, New string
 	// Packages are the packages whose tests run, in order, until one catches the mutation.
-	// Default: File's package, then ./stacks.
+	// Default: File's package, then ./stacks, then the app's (the configuration sweep).
 	Packages []string
 	// Sample marks the mutations CI runs.
 	Sample bool
@@ -136,10 +136,13 @@ func (m Mutation) packages() []string {
 	if own == "./." {
 		own = "."
 	}
-	if own == "./stacks" {
-		return []string{own}
+	out := []string{own}
+	for _, p := range []string{"./stacks", "."} {
+		if p != own {
+			out = append(out, p)
+		}
 	}
-	return []string{own, "./stacks"}
+	return out
 }
 
 // Result is what became of one mutation.

@@ -30,7 +30,7 @@ packages: ./a ./b
 	require.Len(t, ms, 2)
 	assert.Equal(t, Mutation{Name: "widen", Why: "a resource widened", File: "constructs/x/x.go", Sample: true,
 		Old: "\tResources: jsii.Strings(arn),\n\tActions: a,", New: "\tResources: jsii.Strings(\"*\"),"}, ms[0])
-	assert.Equal(t, []string{"./constructs/x", "./stacks"}, ms[0].packages())
+	assert.Equal(t, []string{"./constructs/x", "./stacks", "."}, ms[0].packages())
 	assert.Equal(t, []string{"./a", "./b"}, ms[1].packages())
 	assert.Equal(t, "", ms[1].New)
 	assert.Equal(t, []string{"."}, Mutation{File: "main.go", Packages: []string{"."}}.packages())

@@ -1,4 +1,4 @@
-package stacks_test
+package main
 
 import (
 	"bufio"
@@ -18,11 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pipekit/cdk-pipeline/constructs/selfupdate/seed"
 	"github.com/pipekit/cdk-pipeline/internal/cdktest"
 	"github.com/pipekit/cdk-pipeline/internal/sweep"
-	"github.com/pipekit/cdk-pipeline/settings"
-	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
 // SweepVariable asks TestSweep for every configuration and update path (CI sets it to "full");
@@ -37,40 +34,37 @@ type sweptApp struct {
 	nagErrors []string
 }
 
-// synthSwept synthesizes configuration c as the app would be: cdk.json's context with c's on top,
-// the sample app as the seed (this app, with selfUpdate), and the pipeline stack pinned where c
-// says so.
+// synthSwept synthesizes configuration c as the app does (newApp, as main runs it): cdk.json's
+// context with c's on top, each value as -c gives it (text: a list or an object crossing jsii
+// inside an untyped value would arrive wrapped), and the credentials' account and region where c
+// pins the pipeline.
 func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp {
 	t.Helper()
 	key := fmt.Sprint([]int(c))
 	if got, ok := sweptApps[key]; ok {
 		return got
 	}
-	ctx := cdktest.Context()
-	for k, v := range c.Context(dims) {
-		ctx[k] = v
-	}
-	pinned := c.Pinned(dims)
-	s, err := sweep.Check(ctx, pinned)
-	require.NoError(t, err, c.Name(dims))
-	props := &stacks.Props{Settings: s, SeedDirectory: "../sample-app"}
-	if s.SelfUpdate {
-		// As main.go does: this app, with the configuration's context, is the repository's seed.
-		staged, err := seed.Stage("..", filepath.Join(t.TempDir(), "seed"), ctx, settings.Keys)
-		require.NoError(t, err, c.Name(dims))
-		props.SeedDirectory, props.SelfUpdate = "", staged
-	}
-	if pinned {
-		props.Env = &awscdk.Environment{Account: jsii.String(sweep.PipelineAccount), Region: jsii.String(sweep.PipelineRegion)}
-	}
 	app := cdktest.NewApp()
+	for k, v := range c.Context(dims) {
+		if _, isText := v.(string); !isText {
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			v = string(b)
+		}
+		app.Node().SetContext(jsii.String(k), v)
+	}
+	account, region := "", ""
+	if c.Pinned(dims) {
+		account, region = sweep.PipelineAccount, sweep.PipelineRegion
+	}
+	var err error
 	var failed any
-	func() {
+	withEnv(map[string]string{"CDK_DEFAULT_ACCOUNT": account, "CDK_DEFAULT_REGION": region, "CDK_PIPELINE_AGNOSTIC": ""}, func() {
 		defer func() { failed = recover() }()
-		stacks.NewPipelineStack(app, jsii.String("CicdPipeline"), props)
-	}()
-	if failed != nil {
-		t.Errorf("%s: the settings accept it, the stack refuses it: %v", c.Name(dims), failed)
+		err = newApp(app)
+	})
+	if err != nil || failed != nil {
+		t.Errorf("%s: the settings accept it, the app refuses it: %v%v", c.Name(dims), err, failed)
 		sweptApps[key] = &sweptApp{app: &sweep.App{}}
 		return sweptApps[key]
 	}
@@ -90,7 +84,7 @@ func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp 
 			st.DependsOn = append(st.DependsOn, *d.StackName())
 		}
 		got.app.Stacks = append(got.app.Stacks, st)
-		if st.Name == "CicdPipeline" {
+		if st.Name == StackName {
 			got.app.Pipeline = st
 		}
 		for _, e := range syn.NagErrors {
@@ -104,6 +98,28 @@ func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp 
 // settingLine is how every line of a settings error starts: the setting, or the entry and field,
 // it is about.
 var settingLine = regexp.MustCompile(`^[a-zA-Z]+(\[[0-9]+\])?(\.[a-zA-Z]+)?: \S`)
+
+// withEnv runs f with the environment variables vars set (an empty value unsets one), then puts
+// them back: the app reads the credentials' account and region from the environment, as the CLI
+// passes them. Tests never run the app in parallel in this process.
+func withEnv(vars map[string]string, f func()) {
+	for k, v := range vars {
+		old, had := os.LookupEnv(k)
+		if v == "" {
+			os.Unsetenv(k)
+		} else {
+			os.Setenv(k, v)
+		}
+		defer func() {
+			if had {
+				os.Setenv(k, old)
+			} else {
+				os.Unsetenv(k)
+			}
+		}()
+	}
+	f()
+}
 
 // TestSweep: every configuration of the covering array over the settings space (package sweep) is
 // either refused by the settings, with one clear line per problem, or synthesizes every stack with
@@ -202,7 +218,7 @@ func checkWithCDKDiff(t *testing.T, required bool, pairs []templatePair) {
 }
 
 func cdkDiff(t *testing.T, required bool, pairs []templatePair) {
-	if _, err := os.Stat("../node_modules/@aws-cdk/cloudformation-diff"); err != nil {
+	if _, err := os.Stat("node_modules/@aws-cdk/cloudformation-diff"); err != nil {
 		if required {
 			t.Fatal("the CDK diff of the update paths needs @aws-cdk/cloudformation-diff: run npm ci first")
 		}
@@ -210,7 +226,7 @@ func cdkDiff(t *testing.T, required bool, pairs []templatePair) {
 	}
 	input, err := json.Marshal(pairs)
 	require.NoError(t, err)
-	cmd := exec.Command("node", "../scripts/template-diff.js")
+	cmd := exec.Command("node", "scripts/template-diff.js")
 	cmd.Stdin = strings.NewReader(string(input))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
