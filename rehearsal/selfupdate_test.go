@@ -113,7 +113,7 @@ func runApp(t *testing.T, dir, out string, overrides map[string]any) string {
 	}
 	maps.Copy(ctx, overrides)
 	ctx["aws:cdk:bundling-stacks"] = []any{"**"}
-	runBuilt(t, config.App, dir, out, ctx, true)
+	runBuilt(t, config.App, dir, out, ctx, true, []string{"CDK_DEFAULT_ACCOUNT=" + account, "CDK_DEFAULT_REGION=eu-west-1"})
 	return out
 }
 
@@ -132,11 +132,11 @@ func cdkJSONContext(t *testing.T, dir string) map[string]any {
 	return config.Context
 }
 
-// runBuilt runs an app command in dir as the CLI does, with ctx as its context and out as its
-// assembly: through a shell when shell is set (cdk.json's "app"), else the program itself. The
-// CDK variables of this process stay out; the app synthesizes for the pipeline's account and
-// region.
-func runBuilt(t *testing.T, command, dir, out string, ctx map[string]any, shell bool) {
+// runBuilt runs an app command in dir as the CLI does, with ctx as its context, out as its
+// assembly and env added to its environment (the credentials' account and region, when the CLI
+// has them): through a shell when shell is set (cdk.json's "app"), else the program itself. The
+// CDK variables of this process stay out.
+func runBuilt(t *testing.T, command, dir, out string, ctx map[string]any, shell bool, env []string) {
 	t.Helper()
 	ctxJSON, err := json.Marshal(ctx)
 	require.NoError(t, err)
@@ -145,14 +145,12 @@ func runBuilt(t *testing.T, command, dir, out string, ctx map[string]any, shell 
 		cmd = exec.Command("sh", "-c", command)
 	}
 	cmd.Dir = dir
-	var env []string
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "CDK_") {
-			env = append(env, e)
+			cmd.Env = append(cmd.Env, e)
 		}
 	}
-	cmd.Env = append(env, "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON),
-		"CDK_DEFAULT_ACCOUNT="+account, "CDK_DEFAULT_REGION=eu-west-1")
+	cmd.Env = append(append(cmd.Env, "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(ctxJSON)), env...)
 	output, err := cmd.CombinedOutput()
 	require.NoError(t, err, "the app in %s:\n%s", dir, output)
 }

@@ -3,12 +3,11 @@ package rehearsal_test
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
-
-	"os/exec"
-	"path/filepath"
 
 	"github.com/stretchr/testify/require"
 )
@@ -192,8 +191,8 @@ func readTargetGroup(t *testing.T, p object) targetGroup {
 	return tg
 }
 
-// synthDefault builds the app and synthesizes it with cdk.json's context and no bundling, and
-// returns the cloud assembly.
+// synthDefault builds the app and synthesizes it with cdk.json's context and no bundling, without
+// credentials (an environment-agnostic stack), and returns the cloud assembly.
 func synthDefault(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -204,6 +203,6 @@ func synthDefault(t *testing.T) string {
 	assembly := filepath.Join(dir, "cdk.out")
 	ctx := cdkJSONContext(t, "..")
 	ctx["aws:cdk:bundling-stacks"] = []any{}
-	runBuilt(t, app, "..", assembly, ctx, false)
+	runBuilt(t, app, "..", assembly, ctx, false, nil)
 	return assembly
 }
