@@ -3,7 +3,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,17 +22,51 @@ import (
 const StackName = "CicdPipeline"
 
 func main() {
+	// The CLI's context, read in Go: a typo fails at once, before jsii starts Node.js and loads
+	// aws-cdk-lib (about half a second).
+	if ctx, ok := cliContext(); ok {
+		if _, _, err := check(ctx); err != nil {
+			invalid(err)
+		}
+	}
 	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(builtinValidation())})
 	if err := newApp(app); err != nil {
-		fmt.Fprintln(os.Stderr, "invalid settings (cdk.json context or -c key=value):")
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintln(os.Stderr, "  "+line)
-		}
 		jsii.Close()
-		os.Exit(1)
+		invalid(err)
 	}
 	synth(app)
 	jsii.Close()
+}
+
+// invalid reports every settings problem, one line each, and exits with 1.
+func invalid(err error) {
+	fmt.Fprintln(os.Stderr, "invalid settings (cdk.json context or -c key=value):")
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(os.Stderr, "  "+line)
+	}
+	os.Exit(1)
+}
+
+// cliContext is the context the CDK CLI gives the app, as aws-cdk-lib's App reads it: the JSON of
+// CDK_CONTEXT_JSON, and that of the file CONTEXT_OVERFLOW_LOCATION_ENV names (the CLI's overflow
+// for a context too large for the environment), the file's keys last. ok is false when there is
+// none, or it does not read as JSON objects: the app's own reading is then the only one.
+func cliContext() (ctx map[string]any, ok bool) {
+	ctx = map[string]any{}
+	text, inEnv := os.LookupEnv("CDK_CONTEXT_JSON")
+	if inEnv && json.Unmarshal([]byte(text), &ctx) != nil {
+		return nil, false
+	}
+	file, inFile := os.LookupEnv("CONTEXT_OVERFLOW_LOCATION_ENV")
+	if inFile {
+		b, err := os.ReadFile(file)
+		overflow := map[string]any{}
+		if err != nil || json.Unmarshal(b, &overflow) != nil {
+			return nil, false
+		}
+		maps.Copy(ctx, overflow)
+	}
+	return ctx, inEnv || inFile
 }
 
 // synth synthesizes app. A failed synthesis (an unsuppressed cdk-nag finding, reported above it)
@@ -49,19 +85,8 @@ func synth(app awscdk.App) {
 // newApp adds the pipeline stack to app, or returns every settings problem without adding anything.
 func newApp(app awscdk.App) error {
 	ctx, _ := app.Node().GetAllContext(nil).(map[string]interface{})
-	s, err := settings.Parse(ctx)
+	s, e, err := check(ctx)
 	if err != nil {
-		return err
-	}
-	e := env()
-	account, region := "", ""
-	if e != nil {
-		account, region = *e.Account, *e.Region
-		if err := s.CheckPlace(account, region); err != nil {
-			return err
-		}
-	}
-	if err := s.CheckEnvironments(account, region); err != nil {
 		return err
 	}
 	props := &stacks.Props{Settings: s, StackProps: awscdk.StackProps{Env: e}}
@@ -73,6 +98,24 @@ func newApp(app awscdk.App) error {
 	}
 	stacks.NewPipelineStack(app, jsii.String(StackName), props)
 	return nil
+}
+
+// check parses the settings from ctx and checks them against the place the stack deploys to:
+// the credentials' account and region (env), or none.
+func check(ctx map[string]any) (settings.Settings, *awscdk.Environment, error) {
+	s, err := settings.Parse(ctx)
+	if err != nil {
+		return s, nil, err
+	}
+	e := env()
+	account, region := "", ""
+	if e != nil {
+		account, region = *e.Account, *e.Region
+		if err := s.CheckPlace(account, region); err != nil {
+			return s, nil, err
+		}
+	}
+	return s, e, s.CheckEnvironments(account, region)
 }
 
 // appSeed is the repository's content when the pipeline deploys itself: this app, staged from

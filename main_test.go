@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,12 @@ func appStack(app awscdk.App) awscdk.Stack {
 // added to the environment.
 func runApp(t *testing.T, overrides map[string]any, env ...string) (stderr string, code int, outdir string) {
 	t.Helper()
+	return runAppWith(t, env, overrides)
+}
+
+// runAppWith is runApp with env replacing the variables it names.
+func runAppWith(t *testing.T, env []string, overrides map[string]any) (stderr string, code int, outdir string) {
+	t.Helper()
 	context := cdktest.Context()
 	for k, v := range overrides {
 		context[k] = v
@@ -85,6 +92,7 @@ func runApp(t *testing.T, overrides map[string]any, env ...string) (stderr strin
 	outdir = t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), env...), "RUN_AS_APP=1", "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "CONTEXT_OVERFLOW_LOCATION_ENV=") })
 	// Both streams: the CLI shows both, and synthesis reports its findings on stdout.
 	var errb strings.Builder
 	cmd.Stderr, cmd.Stdout = &errb, &errb
@@ -98,10 +106,11 @@ func runApp(t *testing.T, overrides map[string]any, env ...string) (stderr strin
 }
 
 // TestBadSettingsFailCleanly is what a user sees after a typo: every problem, one line each, and
-// nothing synthesized. The context arrives as strings, as -c key=value gives it.
+// nothing synthesized. The context arrives as strings, as -c key=value gives it. The app finds the
+// problems before it starts Node.js: here it has none to start.
 func TestBadSettingsFailCleanly(t *testing.T) {
 	t.Parallel() // a subprocess: no CDK call in this process
-	stderr, code, outdir := runApp(t, map[string]any{
+	stderr, code, outdir := runAppWith(t, []string{"PATH=" + t.TempDir()}, map[string]any{
 		"deployTarget":  "instances",
 		"fleetSize":     "many",
 		"notifications": `[{"protocol":"pager","endpoint":"x"}]`,
@@ -161,9 +170,9 @@ func TestWrapperPrintsOnlyTheErrorBlock(t *testing.T) {
 	stale := filepath.Join(outdir, "validation-report.json")
 	require.NoError(t, os.WriteFile(stale, []byte(`{"pluginReports":[{"conclusion":"failure"}]}`), 0o644))
 	cmd := exec.Command("bash", "scripts/cdk-app")
-	// As a user runs it: none of jsii's silencing variables, whatever this shell exports. On a
-	// Node.js version past jsii's support (20 since 2026-10-30) the wrapper must keep jsii's banner
-	// out of the output itself.
+	// As a user runs it: none of jsii's silencing variables, whatever this shell exports. The app
+	// reports a typo before Node.js starts, so no jsii banner can come here; scripts/fresh-clone-check
+	// (in CI) checks that a whole `cdk synth` through this wrapper prints none on the README's Node.js.
 	cmd.Env = append(withoutJSIISilencing(os.Environ()), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -346,4 +355,38 @@ func TestConstructsDocCompiles(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(program), 0o644))
 	out, err := exec.Command("go", "vet", "./"+dir).CombinedOutput()
 	assert.NoError(t, err, string(out))
+}
+
+// TestCLIContext: the app reads the CLI's context in Go as aws-cdk-lib's App reads it, the
+// overflow file's keys over the environment's; without either, or when one is not JSON, it leaves
+// the reading to the App.
+func TestCLIContext(t *testing.T) {
+	overflow := filepath.Join(t.TempDir(), "context.json")
+	require.NoError(t, os.WriteFile(overflow, []byte(`{"branch":"develop","fleetSize":3}`), 0o644))
+	for _, c := range []struct {
+		name, env, file string
+		want            map[string]any
+		ok              bool
+	}{
+		{"none", "", "", nil, false},
+		{"environment", `{"branch":"main","approval":"false"}`, "", map[string]any{"branch": "main", "approval": "false"}, true},
+		{"both", `{"branch":"main","approval":"false"}`, overflow, map[string]any{"branch": "develop", "approval": "false", "fleetSize": 3.0}, true},
+		{"file only", "", overflow, map[string]any{"branch": "develop", "fleetSize": 3.0}, true},
+		{"not JSON", `{"branch":`, "", nil, false},
+		{"no file", `{}`, filepath.Join(t.TempDir(), "absent.json"), nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range map[string]string{"CDK_CONTEXT_JSON": c.env, "CONTEXT_OVERFLOW_LOCATION_ENV": c.file} {
+				t.Setenv(k, v)
+				if v == "" {
+					os.Unsetenv(k)
+				}
+			}
+			got, ok := cliContext()
+			assert.Equal(t, c.ok, ok)
+			if c.ok {
+				assert.Equal(t, c.want, got)
+			}
+		})
+	}
 }
