@@ -19,7 +19,7 @@ import (
 
 // Synthesized is one stack's synthesized template and annotations.
 type Synthesized struct {
-	// Stack is the synthesized stack.
+	// Stack is the synthesized stack; nil when Load read it from another process's assembly.
 	Stack awscdk.Stack
 	// view is the assertions view of its template, made on first use.
 	view assertions.Template
@@ -55,6 +55,60 @@ func NewApp() awscdk.App {
 // apps counts the apps NewApp made, for their output directories; tests never run CDK code in
 // parallel (jsii is not goroutine-safe), so a plain counter is enough.
 var apps int
+
+// AssemblyDir returns a new directory for the cloud assembly of an app that another process
+// synthesizes, below the package's output directory, so that Main keeps its templates as it
+// keeps those of NewApp's apps.
+func AssemblyDir() string {
+	dir, err := os.MkdirTemp(outdir(), "process")
+	if err != nil {
+		panic(err)
+	}
+	return dir
+}
+
+// Load reads stack's template and unsuppressed cdk-nag errors from the cloud assembly in dir, as
+// Synth keeps them for a stack synthesized in this process. Its Stack is nil.
+func Load(t testing.TB, dir, stack string) *Synthesized {
+	t.Helper()
+	var manifest struct {
+		Artifacts map[string]struct {
+			Type       string
+			Properties struct{ TemplateFile string }
+			Metadata   map[string][]struct {
+				Type string
+				Data any
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("cdktest.Load: %v", err)
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		t.Fatalf("cdktest.Load: %s: %v", dir, err)
+	}
+	artifact, ok := manifest.Artifacts[stack]
+	if !ok || artifact.Type != "aws:cloudformation:stack" {
+		t.Fatalf("cdktest.Load: the assembly in %s has no stack %s", dir, stack)
+	}
+	s := &Synthesized{}
+	if b, err = os.ReadFile(filepath.Join(dir, artifact.Properties.TemplateFile)); err == nil {
+		err = json.Unmarshal(b, &s.JSON)
+	}
+	if err != nil {
+		t.Fatalf("cdktest.Load: %s's template: %v", stack, err)
+	}
+	for path, entries := range artifact.Metadata {
+		for _, e := range entries {
+			if e.Type == "aws:cdk:error" {
+				s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", path, e.Data))
+			}
+		}
+	}
+	slices.Sort(s.NagErrors)
+	return s
+}
 
 // Context returns the context of the project's cdk.json, found by walking up from the working
 // directory.
