@@ -47,26 +47,33 @@ func invalid(err error) {
 	os.Exit(1)
 }
 
-// cliContext is the context the CDK CLI gives the app, as aws-cdk-lib's App reads it: the JSON of
-// CDK_CONTEXT_JSON, and that of the file CONTEXT_OVERFLOW_LOCATION_ENV names (the CLI's overflow
-// for a context too large for the environment), the file's keys last. ok is false when there is
-// none, or it does not read as JSON objects: the app's own reading is then the only one.
+// cliContext is the context the CDK CLI gives the app, as aws-cdk-lib's App reads it
+// (core/lib/app.js, loadContext): the JSON of CDK_CONTEXT_JSON, and that of the file
+// CONTEXT_OVERFLOW_LOCATION_ENV names (the CLI's overflow for a context too large for the
+// environment), the file's keys last; an empty variable, or JSON null, is no context. ok is false
+// when neither is set, or one does not read as a JSON object: the app's own reading is then the
+// only one.
 func cliContext() (ctx map[string]any, ok bool) {
 	ctx = map[string]any{}
-	text, inEnv := os.LookupEnv("CDK_CONTEXT_JSON")
-	if inEnv && json.Unmarshal([]byte(text), &ctx) != nil {
+	read := func(b []byte) bool {
+		var part map[string]any
+		if json.Unmarshal(b, &part) != nil {
+			return false
+		}
+		maps.Copy(ctx, part)
+		return true
+	}
+	text, file := os.Getenv("CDK_CONTEXT_JSON"), os.Getenv("CONTEXT_OVERFLOW_LOCATION_ENV")
+	if text != "" && !read([]byte(text)) {
 		return nil, false
 	}
-	file, inFile := os.LookupEnv("CONTEXT_OVERFLOW_LOCATION_ENV")
-	if inFile {
+	if file != "" {
 		b, err := os.ReadFile(file)
-		overflow := map[string]any{}
-		if err != nil || json.Unmarshal(b, &overflow) != nil {
+		if err != nil || !read(b) {
 			return nil, false
 		}
-		maps.Copy(ctx, overflow)
 	}
-	return ctx, inEnv || inFile
+	return ctx, text != "" || file != ""
 }
 
 // synth synthesizes app. A failed synthesis (an unsuppressed cdk-nag finding, reported above it)

@@ -373,15 +373,13 @@ func TestCLIContext(t *testing.T) {
 		{"both", `{"branch":"main","approval":"false"}`, overflow, map[string]any{"branch": "develop", "approval": "false", "fleetSize": 3.0}, true},
 		{"file only", "", overflow, map[string]any{"branch": "develop", "fleetSize": 3.0}, true},
 		{"not JSON", `{"branch":`, "", nil, false},
+		{"null, and a file", `null`, overflow, map[string]any{"branch": "develop", "fleetSize": 3.0}, true},
+		{"a list", `["branch"]`, "", nil, false},
 		{"no file", `{}`, filepath.Join(t.TempDir(), "absent.json"), nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for k, v := range map[string]string{"CDK_CONTEXT_JSON": c.env, "CONTEXT_OVERFLOW_LOCATION_ENV": c.file} {
-				t.Setenv(k, v)
-				if v == "" {
-					os.Unsetenv(k)
-				}
-			}
+			t.Setenv("CDK_CONTEXT_JSON", c.env) // empty: as if unset, as the App reads it
+			t.Setenv("CONTEXT_OVERFLOW_LOCATION_ENV", c.file)
 			got, ok := cliContext()
 			assert.Equal(t, c.ok, ok)
 			if c.ok {

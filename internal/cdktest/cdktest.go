@@ -4,6 +4,7 @@ package cdktest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,14 +72,18 @@ func AssemblyDir() string {
 // Synth keeps them for a stack synthesized in this process. Its Stack is nil.
 func Load(t testing.TB, dir, stack string) *Synthesized {
 	t.Helper()
+	type entries map[string][]struct {
+		Type string
+		Data any
+	}
 	var manifest struct {
 		Artifacts map[string]struct {
 			Type       string
 			Properties struct{ TemplateFile string }
-			Metadata   map[string][]struct {
-				Type string
-				Data any
-			}
+			// Metadata is the construct tree's annotations, by path; aws-cdk-lib writes them to
+			// the file AdditionalMetadataFile names instead.
+			Metadata               entries
+			AdditionalMetadataFile string
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -99,8 +104,23 @@ func Load(t testing.TB, dir, stack string) *Synthesized {
 	if err != nil {
 		t.Fatalf("cdktest.Load: %s's template: %v", stack, err)
 	}
-	for path, entries := range artifact.Metadata {
-		for _, e := range entries {
+	metadata := artifact.Metadata
+	if file := artifact.AdditionalMetadataFile; file != "" {
+		more := entries{}
+		if b, err = os.ReadFile(filepath.Join(dir, file)); err == nil {
+			err = json.Unmarshal(b, &more)
+		}
+		if err != nil {
+			t.Fatalf("cdktest.Load: %s's metadata: %v", stack, err)
+		}
+		metadata = entries{}
+		maps.Copy(metadata, artifact.Metadata)
+		for path, list := range more {
+			metadata[path] = append(metadata[path], list...)
+		}
+	}
+	for path, list := range metadata {
+		for _, e := range list {
 			if e.Type == "aws:cdk:error" {
 				s.NagErrors = append(s.NagErrors, fmt.Sprintf("%s: %v", path, e.Data))
 			}
