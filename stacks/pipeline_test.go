@@ -20,7 +20,11 @@ import (
 	"github.com/pipekit/cdk-pipeline/stacks"
 )
 
-func TestMain(m *testing.M) { cdktest.Main(m) }
+// TestMain runs the tests of the multi-stack apps in a second process beside this one (see
+// cdktest.Main): go test runs this package last, alone, and jsii uses one core per process.
+func TestMain(m *testing.M) {
+	cdktest.Main(m, "TestEnvironments", "TestAccountsAndRegions", "TestSelfUpdate")
+}
 
 // object is a JSON object, as the tests read templates and write patterns. In a pattern it is
 // aws-cdk's literal: inside Has and objectLike it names some of the keys and ignores the others

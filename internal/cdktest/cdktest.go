@@ -317,7 +317,12 @@ const TemplatesDirVariable = "CDK_PIPELINE_TEMPLATES_DIR"
 // own linter, instead. Every app, including those an Example makes with awscdk.NewApp(nil), writes
 // below one output directory (CDK_OUTDIR), from which Main copies the templates to
 // $CDK_PIPELINE_TEMPLATES_DIR when that is set.
-func Main(m *testing.M) {
+//
+// Main runs the offload tests, those of them the command line selects, in a second process (this
+// test binary again, verbose) beside this one; each of them starts with `if cdktest.Offloaded(t)
+// { return }`, which reports its outcome here. jsii is not goroutine-safe, so a package's
+// syntheses otherwise use one core.
+func Main(m *testing.M, offload ...string) {
 	if os.Getenv("CDK_VALIDATION") == "" {
 		os.Setenv("CDK_VALIDATION", "false")
 	}
@@ -332,8 +337,14 @@ func Main(m *testing.M) {
 	// packages initialize (type registration); only the process start is lazy. Closing the
 	// unstarted client makes the first CDK call start one that sees the variables above.
 	jsii.Close()
+	if len(offload) > 0 && os.Getenv(offloadVariable) == "" {
+		startOffload(offload)
+	}
 	code := m.Run()
 	jsii.Close()
+	if offloaded.done != nil {
+		<-offloaded.done // its templates are kept too, and no process outlives the tests
+	}
 	if dir := os.Getenv(TemplatesDirVariable); dir != "" && code == 0 {
 		if err := keepTemplates(dir); err != nil {
 			fmt.Fprintln(os.Stderr, "cdktest:", err)
@@ -369,7 +380,7 @@ func keepTemplates(dir string) error {
 	if err != nil {
 		return err
 	}
-	pkg := filepath.Base(wd)
+	pkg := keepName(filepath.Base(wd))
 	return filepath.WalkDir(outdir(), func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
