@@ -37,15 +37,15 @@ func TestMain(m *testing.M) {
 	cdktest.Main(m)
 }
 
-// defaultSynth is the app synthesized with cdk.json's context, as `cdk synth` does it, once for
-// every test that asks.
+// defaultSynth is the app synthesized with cdk.json's context, as `cdk synth` does it without
+// credentials, once for every test that asks (the configuration sweep's default among them).
 var defaultSynth *cdktest.Synthesized
 
 func synthDefault(t *testing.T) *cdktest.Synthesized {
 	t.Helper()
 	if defaultSynth == nil {
 		app := cdktest.NewApp()
-		require.NoError(t, newApp(app))
+		withEnv(map[string]string{"CDK_DEFAULT_ACCOUNT": "", "CDK_DEFAULT_REGION": ""}, func() { require.NoError(t, newApp(app)) })
 		defaultSynth = cdktest.Synth(t, appStack(app))
 	}
 	return defaultSynth

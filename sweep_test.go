@@ -44,6 +44,13 @@ func synthSwept(t *testing.T, dims []sweep.Dimension, c sweep.Config) *sweptApp 
 	if got, ok := sweptApps[key]; ok {
 		return got
 	}
+	if !slices.ContainsFunc(c, func(class int) bool { return class != 0 }) {
+		// The defaults: the app as TestDefaultApp synthesizes it, one stack.
+		s := synthDefault(t)
+		st := &sweep.Stack{Name: *s.Stack.StackName(), Template: s.JSON}
+		sweptApps[key] = &sweptApp{app: &sweep.App{Stacks: []*sweep.Stack{st}, Pipeline: st}, nagErrors: s.NagErrors}
+		return sweptApps[key]
+	}
 	app := cdktest.NewApp()
 	for k, v := range c.Context(dims) {
 		if _, isText := v.(string); !isText {
@@ -146,10 +153,11 @@ func TestSweep(t *testing.T) {
 		}
 		configs = coverage.Accepted
 	} else {
-		// The sample: environments reordered, each side also checked as a configuration (one stack
-		// each, the cheapest path that moves resources between ids). The covering array itself is
-		// package sweep's pure-Go test; CI's full sweep has the remote environments.
-		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=beta-prod->prod-beta" })
+		// The sample: the defaults to one named environment, each side also checked as a
+		// configuration (one stack each, the defaults synthesized once for TestDefaultApp too: the
+		// cheapest path that moves resources between ids). The covering array itself is package
+		// sweep's pure-Go test; CI's full sweep has every path.
+		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=one" })
 		require.Len(t, paths, 1, "the sample's update path")
 		configs = []sweep.Config{paths[0].From, paths[0].To}
 	}

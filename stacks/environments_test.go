@@ -44,9 +44,6 @@ var environmentsConfig = map[string]any{
 }
 
 func TestEnvironments(t *testing.T) {
-	if cdktest.Offloaded(t) {
-		return
-	}
 	s := cdktest.Synth(t, stacks.NewPipelineStack(cdktest.NewApp(), jsii.String("Envs"), &stacks.Props{Settings: parsed(t, environmentsConfig)}))
 	assert.Empty(t, s.NagErrors)
 	assert.Empty(t, suppressionProblems(s))

@@ -23,7 +23,7 @@ import (
 // TestMain runs the tests of the multi-stack apps in a second process beside this one (see
 // cdktest.Main): go test runs this package last, alone, and jsii uses one core per process.
 func TestMain(m *testing.M) {
-	cdktest.Main(m, "TestEnvironments", "TestAccountsAndRegions", "TestSelfUpdate")
+	cdktest.Main(m, "TestAccountsAndRegions", "TestSelfUpdate")
 }
 
 // object is a JSON object, as the tests read templates and write patterns. In a pattern it is
