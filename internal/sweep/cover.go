@@ -83,6 +83,27 @@ type Coverage struct {
 
 type pair struct{ d1, c1, d2, c2 int }
 
+// pairSet is a set of pairs of dims' classes, as a dense table: Cover asks it millions of times.
+type pairSet struct {
+	offset  []int // the index of each dimension's first class among all classes
+	classes int   // how many classes all dimensions have
+	in      []bool
+}
+
+func newPairSet(dims []Dimension) *pairSet {
+	s := &pairSet{offset: make([]int, len(dims))}
+	for d := range dims {
+		s.offset[d] = s.classes
+		s.classes += len(dims[d].Classes)
+	}
+	s.in = make([]bool, s.classes*s.classes)
+	return s
+}
+
+func (s *pairSet) at(p pair) *bool {
+	return &s.in[(s.offset[p.d1]+p.c1)*s.classes+s.offset[p.d2]+p.c2]
+}
+
 // Cover returns a covering array of dims under problems: every pair of classes of two dimensions
 // is in some configuration. It is greedy and deterministic (AETG's construction without its random
 // candidates): each configuration starts from the first pair not yet covered, every other
@@ -95,14 +116,14 @@ func Cover(dims []Dimension, problems Problems) Coverage {
 	if count(make(Config, len(dims))) != 0 {
 		panic("sweep.Cover: the settings refuse the default configuration")
 	}
-	uncovered := map[pair]bool{}
+	uncovered := newPairSet(dims)
 	var order []pair
 	for d1 := range dims {
 		for d2 := d1 + 1; d2 < len(dims); d2++ {
 			for c1 := range dims[d1].Classes {
 				for c2 := range dims[d2].Classes {
 					p := pair{d1, c1, d2, c2}
-					uncovered[p] = true
+					*uncovered.at(p) = true
 					order = append(order, p)
 				}
 			}
@@ -114,7 +135,7 @@ func Cover(dims []Dimension, problems Problems) Coverage {
 			if other == d || c[other] < 0 {
 				continue
 			}
-			if uncovered[ordered(d, c[d], other, c[other])] {
+			if *uncovered.at(ordered(d, c[d], other, c[other])) {
 				n++
 			}
 		}
@@ -122,7 +143,7 @@ func Cover(dims []Dimension, problems Problems) Coverage {
 	}
 	var out Coverage
 	for _, seed := range order {
-		if !uncovered[seed] {
+		if !*uncovered.at(seed) {
 			continue
 		}
 		c := make(Config, len(dims))
@@ -148,12 +169,12 @@ func Cover(dims []Dimension, problems Problems) Coverage {
 			c = make(Config, len(dims))
 			c[seed.d1], c[seed.d2] = seed.c1, seed.c2
 			out.Refused = append(out.Refused, c)
-			delete(uncovered, seed)
+			*uncovered.at(seed) = false
 			continue
 		}
 		for d1 := range dims {
 			for d2 := d1 + 1; d2 < len(dims); d2++ {
-				delete(uncovered, pair{d1, c[d1], d2, c[d2]})
+				*uncovered.at(pair{d1, c[d1], d2, c[d2]}) = false
 			}
 		}
 		out.Accepted = append(out.Accepted, c)
