@@ -156,7 +156,7 @@ func TestSweep(t *testing.T) {
 		// The sample: the defaults to one named environment, each side also checked as a
 		// configuration (one stack each, the defaults synthesized once for TestDefaultApp too: the
 		// cheapest path that moves resources between ids). The covering array itself is package
-		// sweep's pure-Go test; CI's full sweep has every path.
+		// sweep's pure-Go test, in the deep tier; CI's full sweep has every path.
 		paths = slices.DeleteFunc(paths, func(p sweep.Path) bool { return p.Name != "environments=one" })
 		require.Len(t, paths, 1, "the sample's update path")
 		configs = []sweep.Config{paths[0].From, paths[0].To}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pipekit/cdk-pipeline/internal/tier"
 )
 
 // TestCoverHoldsEveryPair: on a small space with a rule that refuses one pair outright and one
@@ -56,15 +58,24 @@ func refusedPairs(dims []Dimension, cov Coverage) []string {
 }
 
 // TestSpaceIsCovered: the real settings space's array holds every pair, and the defaults are
-// accepted.
+// accepted. It validates some 43,000 configurations (about 2 s): the deep tier, and CI's full
+// sweep, which builds the same array, run it.
 func TestSpaceIsCovered(t *testing.T) {
+	tier.Deep(t)
 	dims := Space()
 	cov := Cover(dims, SettingsProblems)
 	assert.Empty(t, Pairs(dims, append(slices.Clone(cov.Accepted), cov.Refused...)))
 	assert.Greater(t, len(cov.Accepted), 50)
+}
+
+// TestSpaceDefaults: each dimension's first class is the default, which sets nothing, and the
+// settings accept the configuration of defaults.
+func TestSpaceDefaults(t *testing.T) {
+	dims := Space()
 	for _, d := range dims {
 		assert.Empty(t, d.Classes[0].Context, "%s: the first class is the default and sets nothing", d.Name)
 	}
+	assert.Zero(t, SettingsProblems(make(Config, len(dims)).Context(dims), false))
 }
 
 // stack builds a Stack from a template written as JSON.
