@@ -2,7 +2,6 @@ package cdktest
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -59,7 +58,12 @@ func startOffload(names []string) {
 		offloaded.names[n] = true
 	}
 	offloaded.done = make(chan struct{})
-	cmd := exec.Command(os.Args[0], "-test.run=^("+strings.Join(selected, "|")+")$", "-test.v=true", "-test.count=1",
+	// The selected tests, and the subtests the command line names; its skip pattern as given.
+	pattern := "^(" + strings.Join(selected, "|") + ")$"
+	if _, subtests, ok := strings.Cut(value("test.run"), "/"); ok {
+		pattern += "/" + subtests
+	}
+	cmd := exec.Command(os.Args[0], "-test.run="+pattern, "-test.skip="+value("test.skip"), "-test.v=true", "-test.count=1",
 		"-test.timeout="+value("test.timeout"), "-test.short="+value("test.short"))
 	cmd.Env = append(os.Environ(), offloadVariable+"=1")
 	go func() {
@@ -136,7 +140,7 @@ func outcome(output, name string) (result string, lines []string) {
 // keepName is the prefix of this process's kept templates: the second process's differ.
 func keepName(pkg string) string {
 	if os.Getenv(offloadVariable) != "" {
-		return fmt.Sprintf("%s-offloaded", pkg)
+		return pkg + "-offloaded"
 	}
 	return pkg
 }
